@@ -1,0 +1,1 @@
+"""Analysis: reading stores, named queries, export, graphs and plots."""

@@ -1,0 +1,1 @@
+"""Capture: runs, activities, the background recorder and the never-break-training guard."""
