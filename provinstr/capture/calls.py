@@ -1,0 +1,236 @@
+"""The generic capture engine: what happens when a call matched by a rule runs.
+
+Rewritten code calls `wrap(callee, rule_ids, line)(*args, **kwargs)`. The engine picks the
+rule (for method rules: the first whose receiver type matches at run time; none → the call
+runs untouched), records the call as the rule's kind says (component / activity /
+configuration / model), and lets the rule's framework adapter add what only it knows.
+The original callable is called exactly once; its result and exceptions pass through.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from provinstr import adapters
+from provinstr.adapters.base import CallContext
+from provinstr.capture.activity import ENTITY, Activity
+from provinstr.capture.nquads import IRI
+from provinstr.capture.run import current_run
+from provinstr.capture.safety import guard
+from provinstr.capture.values import summarize
+from provinstr.vocab import PI, PROV, RDF, RDFS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provinstr.rules.model import Rule
+
+_rules: dict[str, "Rule"] = {}
+_filename: str | None = None
+# Objects built by captured constructors -> their node IRI (layers, optimizers, callbacks ...).
+_nodes: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_nodes_by_id: dict[int, str] = {}  # for objects that cannot be weakly referenced
+_signatures: dict[Any, inspect.Signature | None] = {}
+
+
+def activate(rules: Iterable["Rule"], filename: str | None = None) -> None:
+    """Make these rules the ones rewritten code refers to by id (later rules do not replace earlier)."""
+    global _filename
+    for rule in rules:
+        _rules.setdefault(rule.id, rule)
+    if filename is not None:
+        _filename = filename
+
+
+def node_of(obj: Any) -> str | None:
+    """The IRI recorded for an object a captured constructor built, if any."""
+    try:
+        return _nodes.get(obj)
+    except TypeError:
+        return _nodes_by_id.get(id(obj))
+
+
+def remember(obj: Any, node: str) -> None:
+    try:
+        _nodes[obj] = node
+    except TypeError:
+        _nodes_by_id[id(obj)] = node
+
+
+def wrap(
+    callee: Callable, rule_ids: str | tuple[str, ...], line: int | None = None, name: str | None = None
+) -> Callable:
+    """The callable rewritten code calls instead of `callee` (callee itself when nothing matches).
+
+    `line` is the call's line in the user's source; `name` the normalised qualified name the
+    rewriter resolved for it (e.g. "keras.layers.Conv2D"), when it could.
+    """
+    rule = None
+    receiver = getattr(callee, "__self__", None)
+    with guard("matching a capture rule"):
+        rule = _select(callee, receiver, (rule_ids,) if isinstance(rule_ids, str) else rule_ids)
+    if rule is None:
+        return callee
+    return functools.partial(_call, rule, callee, receiver, line, name)
+
+
+def _select(callee: Callable, receiver: Any, rule_ids: tuple[str, ...]) -> "Rule | None":
+    for rule_id in rule_ids:
+        rule = _rules.get(rule_id)
+        if rule is None:
+            continue
+        if rule.method is None or receiver_matches(receiver, rule.receivers):
+            return rule
+    return None
+
+
+def receiver_matches(receiver: Any, type_names: Iterable[str]) -> bool:
+    """isinstance against qualified class names, resolved only in modules already imported."""
+    if receiver is None or inspect.isclass(receiver) or inspect.ismodule(receiver):
+        return False
+    for type_name in type_names:
+        cls = resolve_imported(type_name)
+        if cls is not None and isinstance(receiver, cls):
+            return True
+    return False
+
+
+def resolve_imported(qualified_name: str) -> Any:
+    """The object a dotted name refers to, if its top module is already imported (never imports)."""
+    parts = qualified_name.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        obj = module
+        try:
+            for attribute in parts[cut:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def bound_arguments(callee: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The call's arguments by parameter name (positional ones too), **kwargs flattened."""
+    key = getattr(callee, "__func__", callee)
+    try:
+        signature = _signatures[key]
+    except (KeyError, TypeError):
+        try:
+            signature = inspect.signature(callee)
+        except (TypeError, ValueError):
+            signature = None
+        try:
+            _signatures[key] = signature
+        except TypeError:
+            pass
+    if signature is None:
+        return {**{f"arg{i}": v for i, v in enumerate(args)}, **kwargs}
+    try:
+        bound = signature.bind_partial(*args, **kwargs)
+    except TypeError:
+        return {**{f"arg{i}": v for i, v in enumerate(args)}, **kwargs}
+    named: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            named.update({f"{name}{i}": v for i, v in enumerate(value)})
+        elif name not in ("self", "cls"):
+            named[name] = value
+    return named
+
+
+def _call(
+    rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, *args: Any, **kwargs: Any
+) -> Any:
+    ctx = None
+    activity = None
+    with guard(f"capturing {rule.id}"):
+        ctx = CallContext(rule, callee, receiver, args, dict(kwargs), line, _filename, current_run(), name)
+        ctx.captured = {k: v for k, v in bound_arguments(callee, args, kwargs).items() if rule.captures(k)}
+        if rule.record == "activity":
+            activity = _start_activity(ctx)
+    call_args, call_kwargs = (ctx.args, ctx.kwargs) if ctx is not None else (args, kwargs)
+    try:
+        result = callee(*call_args, **call_kwargs)
+    except BaseException as error:
+        if activity is not None:
+            with guard(f"capturing {rule.id}"):
+                activity.end(error)
+        raise
+    if ctx is not None:
+        with guard(f"capturing {rule.id}"):
+            _after(ctx, activity, result)
+    return result
+
+
+def _start_activity(ctx: CallContext) -> Activity:
+    rule = ctx.rule
+    label = rule.label or getattr(ctx.callee, "__name__", None) or rule.activity
+    activity = Activity(ctx.run, rule.activity or "Transformation", label=label)
+    activity.start(sourceLine=ctx.line)
+    if activity.kind == "Transformation":
+        for name, value in ctx.captured.items():
+            activity.attribute(name, summarize(value), "input")
+    else:
+        for name, value in ctx.captured.items():
+            activity.hyperparameter(name, summarize(value))
+    adapters.get(rule.adapter).before_activity(ctx, activity)
+    return activity
+
+
+def _after(ctx: CallContext, activity: Activity | None, result: Any) -> None:
+    rule = ctx.rule
+    adapter = adapters.get(rule.adapter)
+    if rule.record == "component":
+        node = record_component(ctx, result)
+        adapter.on_component(ctx, result, node)
+    elif rule.record == "activity" and activity is not None:
+        try:
+            adapter.after_activity(ctx, activity, result)
+            if activity.kind == "Transformation" and result is not None:
+                activity.attribute("output", summarize(result), "output")
+        finally:
+            activity.end()
+    elif rule.record == "configuration":
+        adapter.on_configuration(ctx, result)
+    elif rule.record == "model":
+        node = ctx.run.new_iri("model")
+        ctx.run.emit(node, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Model)), (PI.sourceLine, ctx.line)])
+        adapter.on_model(ctx, result, node)
+
+
+def record_component(ctx: CallContext, obj: Any) -> str:
+    """A pi:<entity> node for a constructed object, with the captured arguments as pi:Attribute."""
+    kind = ctx.rule.entity or "Component"
+    node = ctx.run.new_iri(kind.lower())
+    pairs = [
+        (RDF.type, ENTITY),
+        (RDF.type, IRI(PI[kind]) if kind in ("Layer", "Dataset") else None),
+        (PI.layerClass if kind == "Layer" else PI.name, _class_name(ctx, obj)),
+        (RDFS.label, getattr(obj, "name", None) if isinstance(getattr(obj, "name", None), str) else None),
+        (PI.sourceLine, ctx.line),
+    ]
+    ctx.run.emit(node, pairs)
+    for name, value in ctx.captured.items():
+        attribute = f"{node}/attribute/{name}"
+        ctx.run.emit(attribute, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Attribute)), (PI.name, name),
+                                 (PROV.value, summarize(value))])
+        ctx.run.emit(node, [(PI.attribute, IRI(attribute))])
+    remember(obj, node)
+    return node
+
+
+def _class_name(ctx: CallContext, obj: Any) -> str:
+    from provinstr.rules.model import normalise
+
+    if ctx.qualified_name:
+        return ctx.qualified_name
+    cls = obj if inspect.isclass(obj) else type(obj)
+    return normalise(f"{cls.__module__}.{cls.__qualname__}")

@@ -1,0 +1,56 @@
+"""What a rule is: data saying which calls to capture, what they are, and which arguments to keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, Mapping
+
+# What a matched call is.
+RECORD_KINDS = ("component", "activity", "configuration", "model")
+# The pi: activity classes a rule may name.
+ACTIVITY_KINDS = ("Training", "Test", "Inference", "Transformation")
+# The pi: entity classes a component rule may name.
+ENTITY_KINDS = ("Layer", "Optimizer", "Callback", "Estimator", "Dataset", "Component")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a rule file (see docs/rules.md for the TOML format)."""
+
+    id: str
+    origin: str  # "path/to/rules.toml:12", for messages and --explain
+    record: str  # one of RECORD_KINDS
+    calls: tuple[str, ...] = ()  # qualified-name patterns of callables, e.g. "keras.layers.*"
+    method: str | None = None  # a method name, matched by spelling; the receiver is checked at run time
+    receivers: tuple[str, ...] = ()  # qualified class names the method's receiver must be an instance of
+    functions: tuple[str, ...] = ()  # the user's own functions, by name (e.g. "dense_block")
+    entity: str | None = None  # for components: a pi: entity class in ENTITY_KINDS
+    activity: str | None = None  # for activities: a pi: activity class in ACTIVITY_KINDS
+    label: str | None = None  # rdfs:label of the activity (default: the callable's name)
+    capture: Mapping[str, bool] = field(default_factory=dict)  # argument switches; "*" is the default
+    adapter: str | None = None  # framework adapter that adds what only it knows (e.g. "keras")
+    options: Mapping[str, Any] = field(default_factory=dict)  # adapter switches (save_model, per_batch ...)
+
+    def captures(self, argument: str) -> bool:
+        """The rule's switch for an argument: its own entry, else the "*" default (False if none)."""
+        if argument in self.capture:
+            return bool(self.capture[argument])
+        return bool(self.capture.get("*", False))
+
+    def matches_name(self, qualified_name: str) -> bool:
+        """True when a call's (normalised) qualified name matches one of the `calls` patterns."""
+        return any(fnmatchcase(qualified_name, pattern) for pattern in self.calls)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
+
+
+def normalise(qualified_name: str) -> str:
+    """One spelling per Keras name: tensorflow.keras.X, tf.keras.X and tf_keras.X become keras.X."""
+    for prefix in ("tensorflow.keras.", "tensorflow.python.keras.", "tf.keras.", "tf_keras."):
+        if qualified_name.startswith(prefix):
+            return "keras." + qualified_name[len(prefix):]
+    if qualified_name in ("tensorflow.keras", "tf.keras"):
+        return "keras"
+    return qualified_name
