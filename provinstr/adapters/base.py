@@ -40,6 +40,12 @@ class Adapter:
 
     name = "generic"
 
+    def describe(self, value: Any) -> Any:
+        """A captured argument as a record holds it: scalar, JSON-ready container or summary."""
+        from provinstr.capture.values import summarize
+
+        return summarize(value)
+
     def on_component(self, ctx: CallContext, obj: Any, node: str) -> None:
         """After a component (layer, optimizer, callback ...) was constructed and recorded as `node`."""
 

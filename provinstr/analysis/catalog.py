@@ -47,6 +47,7 @@ class RunInfo:
     group: str | None = None
     error: str | None = None
     store: "Store | None" = None
+    unsent: int = 0  # records still only in the local spool (a SPARQL server store): provinstr push
 
     @property
     def duration(self) -> float | None:
@@ -61,6 +62,33 @@ class RunInfo:
         """Answer a query restricted to this run's graph (FROM the run)."""
         assert self.store is not None
         return self.store.query(sparql, run=self)
+
+    def metrics(self):
+        """The per-epoch metrics as a pandas DataFrame: one row per epoch, one column per metric."""
+        from provinstr.analysis.facts import epoch_metrics, epoch_table
+
+        import pandas as pd
+
+        names, table = epoch_table(epoch_metrics(self))
+        frame = pd.DataFrame.from_dict(table, orient="index", columns=names)
+        frame.index.name = "epoch"
+        return frame
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """{name: value} of the hyperparameters the run's activities used (a later fit's value wins)."""
+        from provinstr.analysis.facts import hyperparameters
+
+        return {name: value for _, name, value in hyperparameters(self)}
+
+    def plot(self, metrics: "str | list[str]" = ("loss", "val_loss"), output: "str | os.PathLike | None" = None):
+        """The learning curves as a matplotlib Figure (also saved to `output` when given)."""
+        from provinstr.analysis import plot
+
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        names = [n for n in names if n in set(self.metrics().columns)] or names
+        if output is not None:
+            plot.save([self], names, output)
+        return plot.figure([self], names)
 
 
 class Store:
@@ -101,7 +129,8 @@ class Store:
                     store=self,
                 )
             )
-        return infos
+        annotate = getattr(self.backend, "annotate_runs", None)  # a server store adds what is only spooled
+        return annotate(infos) if annotate is not None else infos
 
     def run(self, ref: str) -> RunInfo:
         """The run named by a unique id prefix, its full IRI, or 'last'."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from typing import TYPE_CHECKING, Any, Mapping
 
 from provinstr.capture.nquads import IRI
@@ -16,15 +17,26 @@ ENTITY = IRI(PROV.Entity)
 _HYPERPARAMETER = (IRI(PI.Hyperparameter), IRI(MLS.HyperParameterSetting))
 _METRIC = (IRI(PI.Metric), IRI(MLS.ModelEvaluation))
 _ATTRIBUTE = IRI(PI.Attribute)
+# Predicates as plain strings: the metric path runs on the training thread and rdflib's
+# namespace lookup costs about a microsecond per attribute.
+_TYPE, _NAME, _VALUE = str(RDF.type), str(PI.name), str(PROV.value)
+_EPOCH, _INDEX, _GENERATED_AT = str(PI.epoch), str(PI.index), str(PROV.generatedAtTime)
+_GENERATED_BY, _GENERATED = str(PROV.wasGeneratedBy), str(PROV.generated)
+_METRIC_TYPES = ((_TYPE, ENTITY), *((_TYPE, t) for t in _METRIC))
+_UTC = _dt.timezone.utc
 
 
 def now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_UTC)
 
 
 def safe_segment(name: Any) -> str:
     """A name made safe for use inside an IRI path."""
-    text = str(name)
+    return _safe_text(str(name))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few names recur every epoch
+def _safe_text(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
 
 
@@ -100,23 +112,30 @@ class Activity:
         epoch: int | None = None,
         batch: int | None = None,
         at: _dt.datetime | None = None,
+        iri: str | None = None,
     ) -> str:
-        """A pi:Metric this activity generated (per epoch when `epoch` is given); returns its IRI."""
+        """A pi:Metric this activity generated (per epoch when `epoch` is given); returns its IRI.
+
+        `batch` is stored as pi:index (a batch, a search candidate ...); `iri` overrides the node's IRI.
+        """
         node = self.iri
         if epoch is not None:
             node += f"/epoch/{int(epoch)}"
         if batch is not None:
             node += f"/batch/{int(batch)}"
         node += f"/metric/{safe_segment(name)}"
-        pairs = _value_pairs(_METRIC, name, value)
-        pairs += [
-            (PI.epoch, None if epoch is None else int(epoch)),
-            (PI.index, None if batch is None else int(batch)),
-            (PROV.generatedAtTime, at or now()),
-            (PROV.wasGeneratedBy, IRI(self.iri)),
+        node = iri or node
+        pairs = [
+            *_METRIC_TYPES,
+            (_NAME, str(name)),
+            (_VALUE, value if value is not None else "None"),
+            (_EPOCH, None if epoch is None else int(epoch)),
+            (_INDEX, None if batch is None else int(batch)),
+            (_GENERATED_AT, at or now()),
+            (_GENERATED_BY, IRI(self.iri)),
         ]
         self.run.emit(node, pairs)
-        self.run.emit(self.iri, [(PROV.generated, IRI(node))])
+        self.run.emit(self.iri, ((_GENERATED, IRI(node)),))
         return node
 
     def attribute(self, name: str, value: Any, direction: str = "input") -> str:
@@ -131,7 +150,7 @@ class Activity:
 
 
 def _value_pairs(types: tuple[str, ...], name: str, value: Any) -> list[tuple[str, Any]]:
-    pairs: list[tuple[str, Any]] = [(RDF.type, ENTITY)]
-    pairs += [(RDF.type, t) for t in types]
-    pairs += [(PI.name, str(name)), (PROV.value, value if value is not None else "None")]
+    pairs: list[tuple[str, Any]] = [(_TYPE, ENTITY)]
+    pairs += [(_TYPE, t) for t in types]
+    pairs += [(_NAME, str(name)), (_VALUE, value if value is not None else "None")]
     return pairs

@@ -7,8 +7,8 @@ import inspect
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from provinstr.capture.activity import Activity
-from provinstr.capture.run import current_run
-from provinstr.capture.safety import guard, report
+from provinstr.capture.run import active_runs, current_run
+from provinstr.capture.safety import guard
 from provinstr.capture.values import summarize
 
 F = TypeVar("F", bound=Callable)
@@ -74,6 +74,7 @@ def bound_arguments(
         except TypeError:
             pairs = [(f"arg{i}", v) for i, v in enumerate(args)] + list(kwargs.items())
         else:
+            bound.apply_defaults()  # a default the call relied on (K=24) is a value it used
             pairs = []
             for key, value in bound.arguments.items():
                 kind = signature.parameters[key].kind
@@ -144,11 +145,6 @@ def log_metric(name: str, value: Any, epoch: int | None = None) -> None:
 
 def flush() -> None:
     """Block until everything recorded so far in this process is in the store."""
-    try:
-        from provinstr.capture.run import active_run
-
-        run = active_run()
-        if run is not None:
+    with guard("flush"):
+        for run in active_runs():
             run.flush(wait=True)
-    except Exception as error:  # noqa: BLE001
-        report(error, "flush")

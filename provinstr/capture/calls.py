@@ -1,6 +1,6 @@
 """The generic capture engine: what happens when a call matched by a rule runs.
 
-Rewritten code calls `wrap(callee, rule_ids, line)(*args, **kwargs)`. The engine picks the
+Rewritten code calls `wrap(callee, rule_ids, line, name)(*args, **kwargs)`. The engine picks the
 rule (for method rules: the first whose receiver type matches at run time; none → the call
 runs untouched), records the call as the rule's kind says (component / activity /
 configuration / model), and lets the rule's framework adapter add what only it knows.
@@ -147,8 +147,8 @@ def bound_arguments(callee: Callable, args: tuple, kwargs: dict) -> dict[str, An
 
 
 def _call(
-    rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, *args: Any, **kwargs: Any
-) -> Any:
+    rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, /, *args: Any, **kwargs: Any
+) -> Any:  # positional-only: a user's name=... / line=... keyword goes to the callee
     ctx = None
     activity = None
     with guard(f"capturing {rule.id}"):
@@ -194,7 +194,9 @@ def _after(ctx: CallContext, activity: Activity | None, result: Any) -> None:
     elif rule.record == "activity" and activity is not None:
         try:
             adapter.after_activity(ctx, activity, result)
-            if activity.kind == "Transformation" and result is not None:
+            if rule.option("result_metric"):
+                _result_metric(ctx, activity, result)
+            elif activity.kind == "Transformation" and result is not None:
                 activity.attribute("output", summarize(result), "output")
         finally:
             activity.end()
@@ -206,9 +208,20 @@ def _after(ctx: CallContext, activity: Activity | None, result: Any) -> None:
         adapter.on_model(ctx, result, node)
 
 
+def _result_metric(ctx: CallContext, activity: Activity, result: Any) -> None:
+    """options.result_metric: the return value is a pi:Metric of that name (per epoch with options.epoch_argument)."""
+    epoch = None
+    epoch_argument = ctx.rule.option("epoch_argument")
+    if epoch_argument:
+        epoch = bound_arguments(ctx.callee, ctx.args, ctx.kwargs).get(epoch_argument)
+    activity.metric(str(ctx.rule.option("result_metric")), summarize(result),
+                    epoch=None if epoch is None else int(epoch))
+
+
 def record_component(ctx: CallContext, obj: Any) -> str:
     """A pi:<entity> node for a constructed object, with the captured arguments as pi:Attribute."""
     kind = ctx.rule.entity or "Component"
+    describe = adapters.get(ctx.rule.adapter).describe  # the framework knows its objects best
     node = ctx.run.new_iri(kind.lower())
     pairs = [
         (RDF.type, ENTITY),
@@ -221,7 +234,7 @@ def record_component(ctx: CallContext, obj: Any) -> str:
     for name, value in ctx.captured.items():
         attribute = f"{node}/attribute/{name}"
         ctx.run.emit(attribute, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Attribute)), (PI.name, name),
-                                 (PROV.value, summarize(value))])
+                                 (PROV.value, describe(value))])
         ctx.run.emit(node, [(PI.attribute, IRI(attribute))])
     remember(obj, node)
     return node

@@ -18,8 +18,15 @@ _DATETIME = f"<{XSD.dateTime}>"
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
-# An object that is an IRI rather than a literal: rdflib's URIRef (a str subclass).
-IRI = URIRef
+
+class IRI(str):
+    """An object that is an IRI rather than a literal (a plain str subclass: cheap to build on the hot path)."""
+
+    __slots__ = ()
+
+
+# rdflib terms (PI.Layer ...) passed as objects are IRIs too.
+_IRI_TYPES = (IRI, URIRef)
 
 
 def plain_value(value: Any) -> Any:
@@ -44,7 +51,7 @@ def plain_value(value: Any) -> Any:
 def literal(value: Any) -> str:
     """The N-Quads term for a Python value: typed as the vocabulary contract says, containers as JSON."""
     value = plain_value(value)
-    if isinstance(value, URIRef):
+    if isinstance(value, _IRI_TYPES):
         return f"<{value}>"
     if isinstance(value, bool):
         return f'"{"true" if value else "false"}"^^{_BOOLEAN}'
@@ -56,7 +63,7 @@ def literal(value: Any) -> str:
         elif math.isinf(value):
             text = "INF" if value > 0 else "-INF"
         else:
-            text = repr(value)
+            text = repr(float(value))  # numpy.float64 is a float whose repr is "np.float64(...)"
         return f'"{text}"^^{_DOUBLE}'
     if isinstance(value, _dt.datetime):
         return f'"{value.isoformat()}"^^{_DATETIME}'
@@ -66,6 +73,9 @@ def literal(value: Any) -> str:
         text = json.dumps(value, default=_json_default, sort_keys=isinstance(value, dict))
     else:
         text = str(value)
+    if not text.isascii():
+        # A lone surrogate cannot be written as UTF-8; it must not make the whole log unwritable.
+        text = text.encode("utf-8", "replace").decode("utf-8")
     return '"' + text.translate(_ESCAPES) + '"'
 
 

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any, Iterable
@@ -24,6 +25,8 @@ from provinstr.store import open_backend
 from provinstr.vocab import AGENT_BASE, MLS, PI, PROV, RDF, RDFS, RUN_BASE
 
 STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED = "running", "completed", "failed"
+GROUP_ENV = "PROVINSTR_GROUP"  # the sweep a run belongs to when Run(group=...) is not given
+SWEEP_BASE = "https://w3id.org/provinstr/sweep/"
 
 
 class _DiscardSink:
@@ -52,12 +55,13 @@ class Run(Activity):
         self.script = Path(script) if script else _guess_script()
         self.name = name or (self.script.name if self.script else "python")
         self.argv = list(sys.argv if argv is None else argv)
-        self.group = group
+        self.group = group or os.environ.get(GROUP_ENV) or None
         self.store_location = store
         self.status: str | None = None
         self._counters: dict[str, itertools.count] = {}
         self._stack: list[Activity] = []
         self._lock = threading.Lock()
+        self._ending = False
         self.recorder: Recorder | None = None
         self.store = None
         super().__init__(self, "Run", label=self.name, iri=f"{RUN_BASE}{self.id}")
@@ -137,6 +141,10 @@ class Run(Activity):
                 (PI.version, __version__),
             ],
         )
+        if self.group:  # one pi:Sweep node per group name, the same IRI from every machine
+            sweep = f"{SWEEP_BASE}{urllib.parse.quote(self.group, safe='')}"
+            self.emit(sweep, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Sweep)), (RDFS.label, self.group),
+                              (PI.group, self.group), (MLS._NS["hasPart"], IRI(self.iri))])
         self._record_script()
         self._record_environment()
         self.flush(wait=False)
@@ -187,8 +195,10 @@ class Run(Activity):
 
     def end(self, error: BaseException | None = None) -> None:
         """Close the run: status completed, or failed with the exception; write everything."""
-        if self.status in (STATUS_COMPLETED, STATUS_FAILED) or self.recorder is None:
-            return
+        with self._lock:  # the SIGTERM path and the main thread may both try
+            if self._ending or self.recorder is None:
+                return
+            self._ending = True
         for activity in reversed(list(self._stack)):
             activity.end(error)
         self.status = STATUS_FAILED if error is not None else STATUS_COMPLETED
@@ -200,6 +210,8 @@ class Run(Activity):
         super().end(error)
         self.recorder.close()
         _forget(self)
+        if self.recorder.error is not None and strict():
+            raise self.recorder.error
 
     def __enter__(self) -> "Run":
         if self.status is None:
@@ -252,6 +264,11 @@ def active_run() -> Run | None:
     return _active[-1] if _active else None
 
 
+def active_runs() -> list[Run]:
+    """Every run in progress in this process, outermost first."""
+    return list(_active)
+
+
 def current_run() -> Run:
     """The run captures go to: the innermost active one, or a new implicit run for this process."""
     run = active_run()
@@ -284,7 +301,11 @@ def end_all(error: BaseException | None = None) -> None:
 
 
 def _at_exit() -> None:
-    end_all(_uncaught[-1] if _uncaught else None)
+    error = _uncaught[-1] if _uncaught else None
+    if error is None and not hasattr(sys, "ps1"):
+        # Someone replaced our excepthook; the interpreter still noted the uncaught exception here.
+        error = getattr(sys, "last_value", None)
+    end_all(error)
 
 
 def _excepthook(exc_type, exc, tb) -> None:
@@ -297,8 +318,16 @@ def _excepthook(exc_type, exc, tb) -> None:
 _previous_excepthook = sys.excepthook
 
 
+# How long a SIGTERM waits for the runs to be written before the process dies anyway.
+SIGTERM_GRACE_SECONDS = 10.0
+
+
 def _on_sigterm(signum, frame) -> None:
-    end_all(RuntimeError(f"terminated by signal {signal.Signals(signum).name}"))
+    # End the runs on another thread: the interrupted main thread may hold a lock they need.
+    error = RuntimeError(f"terminated by signal {signal.Signals(signum).name}")
+    ender = threading.Thread(target=end_all, args=(error,), name="provinstr-sigterm", daemon=True)
+    ender.start()
+    ender.join(SIGTERM_GRACE_SECONDS)
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
@@ -321,8 +350,12 @@ def _install_hooks() -> None:
 
 
 def _after_fork_in_child() -> None:
-    # The parent's writer thread does not exist in the child: the child records its own run.
-    global _hooks_installed
+    # The parent's writer thread does not exist in the child: the child records its own run,
+    # and lets go of the parent's log so the parent's run shows as interrupted if it dies.
+    for run in _active:
+        release = getattr(run.recorder.sink if run.recorder else None, "release_after_fork", None)
+        if release is not None:
+            release()
     _active.clear()
     _uncaught.clear()
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
+import sys
 import threading
 import warnings
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, TypeVar
 
 STRICT_ENV = "PROVINSTR_STRICT"
 
 F = TypeVar("F", bound=Callable)
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_DEFAULT_ADVICE = "your program continues, but this run's provenance may be incomplete"
 
 
 class ProvinstrWarning(UserWarning):
@@ -27,29 +30,47 @@ def strict() -> bool:
     return os.environ.get(STRICT_ENV, "").lower() in ("1", "true", "yes", "on")
 
 
-def report(error: BaseException, where: str) -> None:
-    """Warn once per place about a capture error; raise it in strict mode."""
+def report(error: BaseException, where: str, advice: str | None = None) -> None:
+    """Warn once about a capture error (once per place and once per error); raise it in strict mode."""
     if strict():
         raise error
+    # One root cause (an unwritable store) surfaces in many places: say it once.
+    cause = f"{type(error).__name__}: {error}"
     with _lock:
-        if where in _warned:
+        if where in _warned or cause in _warned:
             return
-        _warned.add(where)
-    warnings.warn(
-        f"provinstr: {where} failed ({type(error).__name__}: {error}); "
-        "your program continues, but this run's provenance may be incomplete.",
-        ProvinstrWarning,
-        stacklevel=2,
-    )
-
-
-@contextlib.contextmanager
-def guard(where: str) -> Iterator[None]:
-    """Run a block of capture code; an exception in it is reported, never propagated."""
+        _warned.update((where, cause))
+    message = f"provinstr: {where} failed ({cause}); {advice or _DEFAULT_ADVICE}."
     try:
-        yield
-    except Exception as error:  # noqa: BLE001 - that is the point of the guard
-        report(error, where)
+        warnings.warn(message, ProvinstrWarning, stacklevel=_user_stacklevel())
+    except Warning:  # warnings turned into errors (-W error) must still not break the program
+        print(f"ProvinstrWarning: {message}", file=sys.stderr)
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel that points the warning at the first frame outside provinstr (the user's line)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level if frame is not None else 2
+
+
+class guard:
+    """`with guard("what"):` runs capture code; an exception in it is reported, never propagated."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        report(exc, self.where)
+        return True
 
 
 def guarded(where: str) -> Callable[[F], F]:

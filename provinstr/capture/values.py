@@ -22,13 +22,16 @@ def summarize(value: Any) -> Any:
     if value is None or isinstance(value, _SCALARS):
         return value
     shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
-    if shape is not None and dtype is not None:
+    if shape is not None and not callable(shape):  # arrays, tensors, data frames
         try:
-            dims = [None if d is None else int(d) for d in tuple(shape)]
-        except TypeError:
+            dims: Any = [None if d is None else int(d) for d in tuple(shape)]
+        except (TypeError, ValueError):
             dims = str(shape)
-        return {"type": type_name(value), "shape": dims, "dtype": str(getattr(dtype, "name", dtype))}
+        summary = {"type": type_name(value), "shape": dims}
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None:
+            summary["dtype"] = str(getattr(dtype, "name", dtype))
+        return summary
     if isinstance(value, (list, tuple)):
         if len(value) <= MAX_LIST and all(isinstance(plain_value(v), _SCALARS) or v is None for v in value):
             return [plain_value(v) for v in value]
@@ -39,9 +42,10 @@ def summarize(value: Any) -> Any:
         ):
             return {k: plain_value(v) for k, v in value.items()}
         return {"type": "dict", "length": len(value)}
-    if callable(value):
-        return getattr(value, "__qualname__", None) or getattr(value, "__name__", None) or type_name(value)
+    qualname = getattr(value, "__qualname__", None)  # functions and classes
+    if isinstance(qualname, str):
+        return qualname
     name = getattr(value, "name", None)  # named objects (losses, optimizers, layers) read better by name
     if isinstance(name, str):
         return f"{type_name(value)}:{name}"
-    return type_name(value)
+    return getattr(value, "__name__", None) or type_name(value)

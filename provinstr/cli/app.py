@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     name="provinstr",
@@ -22,5 +23,6 @@ class UsageError(Exception):
 
 def fail(message: str, code: int = 2) -> "typer.Exit":
     """Print `message` to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]provinstr:[/] {message}", highlight=False, soft_wrap=True)
+    # escape(): messages quote user text (SPARQL, paths) whose [brackets] are not rich markup
+    err_console.print(f"[bold red]provinstr:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)

@@ -1,1 +1,276 @@
-"""Commands that read a store: runs, query, export, reindex."""
+"""Commands that read a store: runs, query, export, reindex, validate."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import enum
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from provinstr.analysis.catalog import RunInfo, Store, cell, open_store
+from provinstr.cli.app import UsageError, app, console, fail
+from provinstr.store import QuerySyntaxError, StoreError
+from provinstr.store.results import QueryResult
+from provinstr.vocab import PREFIXES
+
+StoreOption = typer.Option(
+    None, "--store", "-s", help="Store folder (default: $PROVINSTR_STORE, [tool.provinstr] store, ./.provinstr)."
+)
+
+
+class QueryFormat(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ExportFormat(str, enum.Enum):
+    prov_json = "prov-json"
+    prov_n = "prov-n"
+    prov_xml = "prov-xml"
+    jsonld = "jsonld"
+    turtle = "turtle"
+    trig = "trig"
+    nquads = "nquads"
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Problems a user can fix become one line on stderr and exit code 2, never a traceback."""
+    try:
+        yield
+    except (StoreError, UsageError) as error:
+        raise fail(str(error)) from None
+
+
+def _open(store: Optional[str]) -> Store:
+    return open_store(store)
+
+
+def _out() -> Console:
+    """The stdout console; as wide as the content when piped, so cells are never folded."""
+    return console if console.is_terminal else Console(width=100_000, soft_wrap=True)
+
+
+# -- runs ------------------------------------------------------------------------------
+@app.command()
+def runs(
+    store: Optional[str] = StoreOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
+) -> None:
+    """List the runs in the store, oldest first."""
+    with _user_errors():
+        opened = _open(store)
+        infos = opened.runs()
+    if as_json:
+        typer.echo(json.dumps([_run_dict(info) for info in infos], indent=2))
+        return
+    if not infos:
+        typer.echo(f"no runs yet in {opened.location}")
+        return
+    table = Table("id", "name", "start", "duration", "status")
+    for info in infos:
+        table.add_row(info.id[:8], info.name, cell(info.started), _duration(info.duration), info.status)
+    _out().print(table, highlight=False)
+
+
+def _run_dict(info: RunInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "iri": info.iri,
+        "name": info.name,
+        "started": info.started.isoformat(),
+        "ended": info.ended.isoformat() if info.ended else None,
+        "duration_seconds": info.duration,
+        "status": info.status,
+        "host": info.host,
+        "pid": info.pid,
+        "group": info.group,
+        "error": info.error,
+    }
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+# -- query -----------------------------------------------------------------------------
+@app.command()
+def query(
+    sparql: Optional[str] = typer.Argument(None, help="The SPARQL query (prov, pi, mls, xsd, rdf, rdfs predeclared)."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Read the query from this file."),
+    fmt: QueryFormat = typer.Option(QueryFormat.table, "--format", help="Output format."),
+    run: Optional[str] = typer.Option(None, "--run", help="Ask only this run's graph (an id prefix or 'last')."),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Answer a SPARQL SELECT, ASK or CONSTRUCT query over every run (or one run)."""
+    with _user_errors():
+        text, source = _query_text(sparql, file)
+        opened = _open(store)
+        try:
+            answer = opened.query(text, run=run)
+        except QuerySyntaxError as error:
+            raise UsageError(describe_syntax_error(text, str(error), source)) from None
+    _print_answer(answer, fmt)
+
+
+def _query_text(sparql: Optional[str], file: Optional[Path]) -> tuple[str, str]:
+    """The query and where it came from (for error messages)."""
+    if sparql is not None and file is not None:
+        raise UsageError("give the query either as an argument or with --file, not both")
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8"), str(file)
+        except OSError as error:
+            raise UsageError(f"cannot read the query file {file}: {error.strerror or error}") from None
+    if sparql is None:
+        raise UsageError('no query: provinstr query "SELECT ..." or provinstr query --file QUERY.rq')
+    return sparql, ""
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
+_PREFIXED = re.compile(r"([A-Za-z][\w.-]*)?:[\w.-]*$")
+
+
+def describe_syntax_error(text: str, message: str, source: str = "") -> str:
+    """The parser's complaint on one line, at the line:column of the user's own query text (or file)."""
+    found = _POSITION.search(message)
+    if not found:
+        return f"{source + ': ' if source else ''}" + " ".join(message.split())
+    line, column, detail = int(found[1]), int(found[2]), " ".join(found[3].split())
+    lines = text.splitlines() or [""]
+    source_line = lines[min(line, len(lines)) - 1]
+    if "Prefix not found" in detail:
+        prefix = _PREFIXED.search(source_line[: column - 1].rstrip())
+        name = f"{prefix[1] or ''}:" if prefix else "a prefix"
+        detail = (f"unknown prefix {name} (predeclared: {', '.join(PREFIXES)}; "
+                  f"declare others with PREFIX name: <IRI>)")
+    elif len(detail) > 160:
+        detail = detail[:157] + "..."
+    near = f" (in: {source_line.strip()})" if source_line.strip() else ""
+    if source:
+        return f"{source}:{line}:{column}: malformed SPARQL: {detail}{near}"
+    return f"malformed SPARQL at line {line}, column {column} of the query: {detail}{near}"
+
+
+def _print_answer(answer: QueryResult, fmt: QueryFormat) -> None:
+    if answer.boolean is not None:
+        value = "true" if answer.boolean else "false"
+        typer.echo(json.dumps({"boolean": answer.boolean}) if fmt is QueryFormat.json else value)
+    elif answer.triples is not None:
+        _print_triples(answer.triples, fmt)
+    elif fmt is QueryFormat.json:
+        typer.echo(json.dumps(answer.dicts(), indent=2, default=_json_value))
+    elif fmt is QueryFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(answer.variables)
+        writer.writerows([["" if v is None else _json_value(v) for v in row] for row in answer.rows])
+    else:
+        table = Table(*answer.variables)
+        for row in answer.rows:
+            table.add_row(*(cell(v) for v in row))
+        _out().print(table, highlight=False, markup=False)
+        typer.echo(f"{len(answer.rows)} row{'s' if len(answer.rows) != 1 else ''}")
+
+
+def _print_triples(triples: list, fmt: QueryFormat) -> None:
+    """A CONSTRUCT answer: Turtle for people, subject/predicate/object rows for csv and json."""
+    import pyoxigraph as ox
+
+    if fmt is QueryFormat.table:
+        typer.echo(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES).decode("utf-8"), nl=False)
+        return
+    rows = [{"subject": t.subject.value, "predicate": t.predicate.value, "object": t.object.value} for t in triples]
+    if fmt is QueryFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        writer = csv.DictWriter(sys.stdout, ["subject", "predicate", "object"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return value
+
+
+# -- export ----------------------------------------------------------------------------
+@app.command()
+def export(
+    run: str = typer.Argument(..., help="The run: an id prefix, its IRI, or 'last'."),
+    fmt: ExportFormat = typer.Option(ExportFormat.prov_json, "--format", help="Output format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Export one run's provenance as PROV-JSON, PROV-N, PROV-XML, JSON-LD, Turtle, TriG or N-Quads."""
+    from provinstr.analysis.export import export_run
+
+    with _user_errors():
+        opened = _open(store)
+        text = export_run(opened, opened.run(run), fmt.value)
+        if output is None:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
+    typer.echo(f"wrote {output} ({fmt.value})", err=True)
+
+
+# -- reindex ---------------------------------------------------------------------------
+@app.command()
+def reindex(store: Optional[str] = StoreOption) -> None:
+    """Rebuild the store's query index from its run logs (the logs are the truth)."""
+    with _user_errors():
+        opened = _open(store)
+        quads = opened.backend.reindex()
+        logs = len(opened.backend.run_ids())
+    typer.echo(f"reindexed {opened.location}: {quads} quads from {logs} run log{'s' if logs != 1 else ''}")
+
+
+# -- validate --------------------------------------------------------------------------
+@app.command()
+def validate(
+    run: str = typer.Argument(..., help="The run: an id prefix, its IRI, or 'last'."),
+    prov_o: Optional[Path] = typer.Option(
+        None, "--prov-o", help="A PROV-O ontology file: also check every prov: term the run uses is defined there."
+    ),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Check one run against PROV-O's constraints and the provinstr vocabulary; exit 1 on problems."""
+    from provinstr.analysis.validate import check_run
+
+    with _user_errors():
+        opened = _open(store)
+        info = opened.run(run)
+        if prov_o is not None and not prov_o.is_file():
+            raise UsageError(f"--prov-o {prov_o}: no such file")
+        try:
+            problems = check_run(opened, info, prov_o)
+        except SyntaxError as error:  # the --prov-o file is not RDF
+            raise UsageError(f"--prov-o {prov_o}: not readable as RDF ({' '.join(str(error).split())})") from None
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        typer.echo(f"run {info.id[:8]} ({info.name}): {len(problems)} problem(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"run {info.id[:8]} ({info.name}): no problems")

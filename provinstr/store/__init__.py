@@ -27,7 +27,7 @@ def open_backend(location: str | os.PathLike | None = None, create: bool = False
     """The raw store at `location` (default: --store / $PROVINSTR_STORE / pyproject / ./.provinstr)."""
     where = store_location(location)
     if "://" in where:
-        raise StoreError(
-            f"{where}: SPARQL server stores are not available in this version; use a local folder"
-        )
+        from provinstr.store.remote import RemoteStore  # a SPARQL server (records spooled locally first)
+
+        return RemoteStore(where, create=create)
     return LocalStore(where, create=create)

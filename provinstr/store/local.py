@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import shutil
+import time
+import traceback
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import pyoxigraph as ox
 
@@ -22,8 +25,13 @@ from provinstr.vocab import PI, PREFIXES
 
 FORMAT_VERSION = 1
 DEFAULT_LOCATION = ".provinstr"
-_STATUS = PI.status.encode()
+# A reader that just let go of the index may still be closing it: wait this long before giving up.
+OPEN_WAIT_SECONDS = 10.0
+_STATUS = f" <{PI.status}> ".encode()
 _STATUS_NODE = ox.NamedNode(str(PI.status))
+# Log tails are read and loaded this many bytes at a time (bounded memory for huge logs).
+INGEST_CHUNK_BYTES = 32 * 1024 * 1024
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -104,23 +112,53 @@ class LocalStore:
 
     # -- index -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def index(self) -> Iterator[ox.Store]:
-        """The Oxigraph index, brought up to date with every log, held under the index lock."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_file, "a+") as lock:
+    def _locked(self) -> Iterator[None]:
+        """The index lock: readers take turns (writers never take it)."""
+        try:
+            lock = open(self._lock_file, "a+")
+        except OSError as error:
+            raise StoreError(
+                f"cannot lock the index of the store at {self.path} ({error}); "
+                "reading a store needs write access to its folder: copy it somewhere writable"
+            ) from error
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                store = ox.Store(str(self.index_dir))
-            except OSError as error:
-                raise StoreError(
-                    f"cannot open the index {self.index_dir} ({error}); "
-                    "rebuild it with: provinstr reindex"
-                ) from error
+            yield
+
+    def read(self, work: Callable[[ox.Store], T], rebuild: bool = False) -> T:
+        """work(index) on the index brought up to date with every log, under the index lock.
+
+        Oxigraph lets one process hold the index at a time, so `work` must return plain values
+        and keep no reference to it; `rebuild` deletes the index first.
+        """
+        with self._locked():
+            if rebuild:
+                shutil.rmtree(self.index_dir, ignore_errors=True)
+            if not self.index_dir.exists():
+                self._offsets_file.unlink(missing_ok=True)  # offsets of a deleted index mean nothing
+            store = self._open_index()
             try:
                 self._ingest(store)
-                yield store
+                return work(store)
+            except BaseException as error:
+                traceback.clear_frames(error.__traceback__)  # frames would keep the index open
+                raise
             finally:
                 del store
+
+    def _open_index(self) -> ox.Store:
+        deadline = time.monotonic() + OPEN_WAIT_SECONDS
+        while True:
+            try:
+                return ox.Store(str(self.index_dir))
+            except OSError as error:
+                if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                    raise StoreError(
+                        f"cannot open the index {self.index_dir} ({error}); if no other provinstr "
+                        "program is reading this store, rebuild the index with: provinstr reindex"
+                    ) from None
+                gc.collect()  # a dropped reader may still be waiting in a reference cycle
+                time.sleep(0.05)
 
     def _ingest(self, store: ox.Store) -> None:
         offsets = self._read_offsets()
@@ -128,21 +166,24 @@ class LocalStore:
         for log in sorted(self.runs_dir.glob("*.nq")):
             start = offsets.get(log.name, 0)
             try:
-                size = log.stat().st_size
+                handle = open(log, "rb")
             except FileNotFoundError:
                 continue
-            if size <= start:
-                continue
-            with open(log, "rb") as handle:
+            with handle:
                 handle.seek(start)
-                data = handle.read(size - start)
-            end = data.rfind(b"\n")
-            if end < 0:
-                continue  # only a torn line so far: wait for its end
-            chunk = data[: end + 1]
-            _load(store, chunk, log)
-            offsets[log.name] = start + len(chunk)
-            changed = True
+                while data := handle.read(INGEST_CHUNK_BYTES):
+                    end = data.rfind(b"\n")
+                    if end < 0 and len(data) == INGEST_CHUNK_BYTES:  # one huge line: take it whole
+                        data += handle.read()
+                        end = data.rfind(b"\n")
+                    if end < 0:
+                        break  # only a torn line so far: wait for its end
+                    chunk = data[: end + 1]
+                    _load(store, chunk)
+                    start += len(chunk)
+                    handle.seek(start)
+                    changed = True
+            offsets[log.name] = start
         if changed:
             store.flush()
             tmp = self._offsets_file.with_suffix(f".{os.getpid()}.tmp")
@@ -157,30 +198,30 @@ class LocalStore:
 
     def reindex(self) -> int:
         """Delete the index and rebuild it from the logs; returns the number of quads."""
-        with open(self.path / "index.lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            shutil.rmtree(self.index_dir, ignore_errors=True)
-            self._offsets_file.unlink(missing_ok=True)
-        with self.index() as store:
-            return len(store)
+        return self.read(len, rebuild=True)
 
     # -- reading -----------------------------------------------------------------------
     def query(self, sparql: str, graphs: list[str] | None = None) -> QueryResult:
         """Answer a SPARQL query; the default graph is the union of every run graph (or of `graphs`)."""
-        with self.index() as store:
-            options: dict = {"use_default_graph_as_union": True}
-            if graphs is not None:
-                options = {"default_graph": [ox.NamedNode(g) for g in graphs]}
+        options: dict = {"use_default_graph_as_union": True}
+        if graphs is not None:
+            options = {"default_graph": [ox.NamedNode(g) for g in graphs]}
+
+        def answer(store: ox.Store) -> QueryResult | QuerySyntaxError:
             try:
-                answer = store.query(sparql, prefixes=PREFIXES, **options)
+                return collect(store.query(sparql, prefixes=PREFIXES, **options))
             except SyntaxError as error:
-                raise QuerySyntaxError(f"malformed SPARQL: {error}") from None
-            return collect(answer)
+                return QuerySyntaxError(f"malformed SPARQL: {error}")
+
+        result = self.read(answer)
+        if isinstance(result, QuerySyntaxError):
+            raise result  # raised here, after the index is let go
+        return result
 
     def run_quads(self, run_iri: str) -> list[ox.Quad]:
         """Every quad of one run's graph."""
-        with self.index() as store:
-            return list(store.quads_for_pattern(None, None, None, ox.NamedNode(run_iri)))
+        graph = ox.NamedNode(run_iri)
+        return self.read(lambda store: list(store.quads_for_pattern(None, None, None, graph)))
 
     def run_nquads(self, run_iri: str) -> bytes:
         """One run's graph as canonical N-Quads text."""
@@ -198,9 +239,9 @@ class RunLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle = open(path, "ab", buffering=0)  # unbuffered: a failed write leaves nothing queued
-        # Held until the process ends: readers tell a live run from a killed one by it.
-        fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Unbuffered: a failed write leaves nothing queued. The lock is held until the process
+        # ends: readers tell a live run from a killed one by it.
+        self._handle = _open_locked(path)
         self._torn = False
 
     def write(self, text: str) -> None:
@@ -219,28 +260,70 @@ class RunLog:
     def close(self) -> None:
         self._handle.close()
 
+    def release_after_fork(self) -> None:
+        """In a forked child: let go of the parent's log (and so of its lock)."""
+        self._handle.close()
 
-def _load(store: ox.Store, chunk: bytes, log: Path) -> None:
+
+def _open_locked(path: Path):
+    """Open a log for appending, already locked when a reader can first see it."""
+    if path.exists():  # a run continued under the same id
+        handle = open(path, "ab", buffering=0)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StoreError(f"{path} is being written by another process; give this run another id") from None
+        return handle
+    # Lock a private file, then link it into place: a reader checking liveness can never take
+    # the lock first and make this writer fail or wait.
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+    handle = open(fresh, "ab", buffering=0)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.link(fresh, path)
+    except BaseException:
+        handle.close()
+        raise
+    finally:
+        fresh.unlink(missing_ok=True)
+    return handle
+
+
+def _load(store: ox.Store, chunk: bytes) -> None:
     """Add a log tail to the index; a later pi:status of a run replaces its earlier one."""
     try:
         store.load(chunk, format=ox.RdfFormat.N_QUADS)
     except SyntaxError:
         # A line torn by a failed write (full disk) is skipped; the rest of the log still counts.
-        for line in chunk.splitlines(keepends=True):
-            with contextlib.suppress(SyntaxError):
-                store.load(line, format=ox.RdfFormat.N_QUADS)
+        _load_lines(store, chunk.splitlines(keepends=True))
     if _STATUS in chunk:
         _keep_last_status(store, chunk)
 
 
+def _load_lines(store: ox.Store, lines: list[bytes]) -> None:
+    """Load every line that parses, finding the torn ones by halving (loads are atomic)."""
+    try:
+        store.load(b"".join(lines), format=ox.RdfFormat.N_QUADS)
+    except SyntaxError:
+        if len(lines) > 1:
+            middle = len(lines) // 2
+            _load_lines(store, lines[:middle])
+            _load_lines(store, lines[middle:])
+
+
 def _keep_last_status(store: ox.Store, chunk: bytes) -> None:
-    last: dict[bytes, bytes] = {}
+    last: dict[tuple, ox.Quad] = {}
     for line in chunk.splitlines():
-        if _STATUS in line:
-            subject = line.split(b" ", 1)[0]
-            last[subject] = line
-    for line in last.values():
-        quad = next(iter(ox.parse(line, format=ox.RdfFormat.N_QUADS)))
+        if _STATUS not in line:
+            continue
+        try:
+            quad = next(iter(ox.parse(line, format=ox.RdfFormat.N_QUADS)))
+        except (SyntaxError, StopIteration):
+            continue  # a torn line
+        if quad.predicate == _STATUS_NODE:
+            last[(quad.subject, quad.graph_name)] = quad
+    for quad in last.values():
         for old in list(store.quads_for_pattern(quad.subject, _STATUS_NODE, None, quad.graph_name)):
             if old.object != quad.object:
                 store.remove(old)

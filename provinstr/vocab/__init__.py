@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 from rdflib.namespace import PROV, RDF, RDFS, XSD, DefinedNamespace, Namespace
 from rdflib.term import URIRef
 
-__all__ = ["PI", "MLS", "PROV", "RDF", "RDFS", "XSD", "PREFIXES", "RUN_BASE", "ontology_path"]
+__all__ = ["PI", "MLS", "PROV", "RDF", "RDFS", "XSD", "PREFIXES", "RUN_BASE", "ontology_path", "prov_kinds"]
 
 
 class PI(DefinedNamespace):
@@ -29,6 +30,7 @@ class PI(DefinedNamespace):
     Metric: URIRef
     Attribute: URIRef
     Layer: URIRef
+    Estimator: URIRef
     Dataset: URIRef
     Model: URIRef
     Sweep: URIRef
@@ -46,6 +48,8 @@ class PI(DefinedNamespace):
     sha256: URIRef
     shape: URIRef
     dtype: URIRef
+    elementSpec: URIRef
+    cardinality: URIRef
     argv: URIRef
     host: URIRef
     processId: URIRef
@@ -92,3 +96,23 @@ PREFIXES = {
 def ontology_path():
     """Path of the shipped ontology file provinstr.ttl."""
     return resources.files(__name__).joinpath("provinstr.ttl")
+
+
+@functools.lru_cache(maxsize=1)
+def prov_kinds() -> dict[str, str]:
+    """Each class of the shipped ontology that specialises a PROV class -> "activity"/"entity"/"agent"."""
+    import pyoxigraph as ox
+
+    kinds = {str(PROV.Activity): "activity", str(PROV.Entity): "entity", str(PROV.Agent): "agent"}
+    kinds.update({str(PROV[a]): "agent" for a in ("Person", "SoftwareAgent", "Organization")})
+    parents = [
+        (t.subject.value, t.object.value)
+        for t in ox.parse(path=str(ontology_path()), format=ox.RdfFormat.TURTLE)
+        if t.predicate.value == str(RDFS.subClassOf) and isinstance(t.object, ox.NamedNode)
+    ]
+    for _ in range(len(parents)):  # follow subclass chains to their PROV ancestor
+        found = {child: kinds[parent] for child, parent in parents if parent in kinds and child not in kinds}
+        if not found:
+            break
+        kinds.update(found)
+    return kinds

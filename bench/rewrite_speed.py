@@ -1,0 +1,70 @@
+"""Rewrite speed for a 500-line script (target <= 0.5 s) and `provinstr run` start-up over `python` (<= 0.3 s)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from provinstr.rewrite import make_plan, rewrite_source
+from provinstr.rules import load_rules
+
+BLOCK = '''\
+def block_{n}(x, K={n}, L=4):
+    """A block: a layer, a user function call, a method call."""
+    layer = keras.layers.Dense(units=K, activation="relu")  # comment
+    y = dense_block(x, K=K, L=L)
+    model.fit(x, y, epochs=2, batch_size=32)
+    values = [layer(v) for v in range(L)]
+    return np.mean(values)
+
+'''
+
+
+def script(lines: int = 500) -> str:
+    parts = ["import numpy as np\nfrom tensorflow import keras\n\n"]
+    n = 0
+    while sum(p.count("\n") for p in parts) < lines:
+        parts.append(BLOCK.format(n=n))
+        n += 1
+    return "".join(parts)
+
+
+def best_of(seconds: list[float]) -> float:
+    return min(seconds)
+
+
+def main() -> None:
+    rules = load_rules()
+    source = script()
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        rewrite_source(source, make_plan(source, rules), [])
+        timings.append(time.perf_counter() - start)
+    print(f"rewrite of a {source.count(chr(10))}-line script: best {best_of(timings):.3f} s, "
+          f"median {statistics.median(timings):.3f} s (target <= 0.5 s)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plain.py"
+        path.write_text("total = sum(range(1000))\n")
+        env = {**os.environ, "PROVINSTR_STORE": str(Path(folder) / "store")}
+        python, provinstr = [], []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(path)], check=True, env=env)
+            python.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "provinstr", "run", str(path)], check=True, env=env)
+            provinstr.append(time.perf_counter() - start)
+    overhead = best_of(provinstr) - best_of(python)
+    print(f"start-up: python {best_of(python):.3f} s, provinstr run {best_of(provinstr):.3f} s, "
+          f"overhead {overhead:.3f} s (target <= 0.3 s)")
+
+
+if __name__ == "__main__":
+    main()

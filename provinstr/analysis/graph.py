@@ -1,0 +1,224 @@
+"""A run's provenance graph in PROV's usual notation, as Graphviz DOT (and SVG/PNG/PDF through `dot`).
+
+Activities are blue rectangles, entities yellow ellipses, agents orange houses; edges point
+from the later thing to what it depended on (used, wasGeneratedBy, wasAssociatedWith,
+wasInformedBy), as in the PROV documents. By default the per-epoch metrics of one activity
+collapse into one node per metric and hyperparameters into one node per activity.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from provinstr.analysis.catalog import cell
+from provinstr.analysis.facts import AnalysisError, kind_of
+from provinstr.store.results import to_python
+from provinstr.vocab import PI, PROV, RDF, RDFS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provinstr.analysis.catalog import RunInfo
+
+PICTURES = (".svg", ".png", ".pdf")
+TEXT = (".dot", ".gv")
+INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
+                "conda: conda install graphviz)")
+_STYLE = {
+    "activity": 'shape=box, style=filled, fillcolor="#9FB1FC", color="#0000FF"',
+    "entity": 'shape=ellipse, style=filled, fillcolor="#FFFC87", color="#808080"',
+    "agent": 'shape=house, style=filled, fillcolor="#FED37F"',
+}
+_EDGES = {  # predicate -> (label, style)
+    str(PROV.used): ("used", ""),
+    str(PROV.wasGeneratedBy): ("wasGeneratedBy", ""),
+    str(PROV.wasAssociatedWith): ("wasAssociatedWith", ""),
+    str(PROV.wasInformedBy): ("wasInformedBy", ""),
+    str(PI.run): ("part of run", "style=dashed, color=grey"),
+}
+_FULL_ONLY_EDGES = {
+    str(PI.attribute): ("attribute", "style=dashed"),
+    str(PI.library): ("library", "style=dashed"),
+}
+_GENERIC = {str(PROV.Activity), str(PROV.Entity), str(PROV.Agent)}
+
+
+@dataclass
+class _Node:
+    iri: str
+    types: set[str] = field(default_factory=set)
+    props: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+
+    def first(self, predicate) -> Any:
+        values = self.props.get(str(predicate))
+        return values[0] if values else None
+
+    @property
+    def kind(self) -> str:
+        if str(PROV.Activity) in self.types or str(PI.Run) in self.types:
+            return "activity"
+        if self.types & {str(PROV.Agent), str(PROV.Person), str(PROV.SoftwareAgent)}:
+            return "agent"
+        return "entity"
+
+    @property
+    def pi_class(self) -> str | None:
+        classes = sorted(kind_of(t) for t in self.types if kind_of(t))
+        return classes[0] if classes else None
+
+
+def _read(run: "RunInfo") -> tuple[dict[str, _Node], list[tuple[str, str, str]]]:
+    """Nodes (with their literal properties) and IRI-to-IRI statements of the run's graph."""
+    nodes: dict[str, _Node] = {}
+    links: list[tuple[str, str, str]] = []
+    for quad in run.store.backend.run_quads(run.iri):
+        subject, predicate, obj = quad.subject.value, quad.predicate.value, quad.object
+        node = nodes.setdefault(subject, _Node(subject))
+        if predicate == str(RDF.type):
+            node.types.add(obj.value)
+        elif type(obj).__name__ == "NamedNode":
+            links.append((subject, predicate, obj.value))
+        else:
+            node.props[predicate].append(to_python(obj))
+    for subject, predicate, target in list(links):  # prov:generated is drawn as its inverse, wasGeneratedBy
+        if predicate == str(PROV.generated):
+            links.append((target, str(PROV.wasGeneratedBy), subject))
+    return nodes, list(dict.fromkeys(links))
+
+
+def _value(node: _Node) -> str:
+    name, value = node.first(PI.name), node.first(PROV.value)
+    return f"{name} = {cell(value)}" if name is not None and value is not None else ""
+
+
+def _label(node: _Node, nodes: dict[str, _Node], links_from: dict[str, list[tuple[str, str]]], full: bool) -> str:
+    """What a node shows: its class, then its name or value (and folded-in details by default)."""
+    heading = node.pi_class or {"agent": "Agent", "activity": "Activity"}.get(node.kind, "Entity")
+    if str(PROV.SoftwareAgent) in node.types:
+        heading = "SoftwareAgent"
+    elif str(PROV.Person) in node.types:
+        heading = "Person"
+    lines = [heading]
+    label = node.first(RDFS.label)
+    if node.first(PI.layerClass):
+        lines[0] = str(node.first(PI.layerClass)).rsplit(".", 1)[-1]
+    if label is not None:
+        lines.append(str(label))
+    if _value(node):
+        lines.append(_value(node))
+    for key in (PI.trigger, PI.epoch, PI.version, PI.pythonVersion, PROV.atLocation, PI.shape, PI.dtype):
+        value = node.first(key)
+        if value is not None and value != label and not (key == PI.epoch and node.pi_class == "Metric"):
+            lines.append(f"{str(key).rsplit('#', 1)[-1]}: {cell(value)}")
+    if not full:  # fold a layer's arguments and the environment's libraries into their node
+        for predicate, target in links_from.get(node.iri, ()):
+            other = nodes.get(target)
+            if other is None:
+                continue
+            if predicate == str(PI.attribute):
+                lines.append(_value(other))
+            elif predicate == str(PI.library):
+                lines.append(f"{other.first(PI.name)} {other.first(PI.version)}")
+    if len(lines) == 1 and node.pi_class is None:
+        lines.append(node.iri.rsplit("/", 1)[-1])
+    return "\n".join(line for line in lines if line)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(run: "RunInfo", full: bool = False) -> str:
+    """The run's provenance graph as DOT text."""
+    nodes, links = _read(run)
+    links_from: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for subject, predicate, target in links:
+        links_from[subject].append((predicate, target))
+    hidden: set[str] = set()
+    replaced: dict[str, str] = {}  # collapsed node -> the group node drawn instead
+    groups: dict[str, tuple[str, list[_Node]]] = {}  # group id -> (owner activity, members)
+    if not full:
+        for subject, predicate, target in links:
+            if predicate in _FULL_ONLY_EDGES:
+                hidden.add(target)
+        for node in nodes.values():
+            owner = next((t for p, t in links_from.get(node.iri, ()) if p == str(PROV.wasGeneratedBy)), None)
+            if node.pi_class == "Metric" and node.first(PI.epoch) is not None and owner:
+                group = f"{owner}#metric:{node.first(PI.name)}"
+            elif node.pi_class == "Hyperparameter":
+                user = next((s for s, p, t in links if p == str(PROV.used) and t == node.iri), None)
+                if user is None or nodes.get(user) is None or nodes[user].pi_class == "Adaptation":
+                    continue
+                owner, group = user, f"{user}#hyperparameters"
+            else:
+                continue
+            groups.setdefault(group, (owner, []))[1].append(node)
+            replaced[node.iri] = group
+    drawn = [n for n in nodes.values() if n.iri not in hidden and n.iri not in replaced
+             and (n.types or n.props)]
+    ids = {node.iri: f"n{i}" for i, node in enumerate(drawn)}
+    ids.update({group: f"g{i}" for i, group in enumerate(groups)})
+    out = ["digraph provenance {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=10];',
+           '  edge [fontname="Helvetica", fontsize=8];', f"  label={_quote(f'{run.name} ({run.id[:12]})')};"]
+    for node in drawn:
+        out.append(f"  {ids[node.iri]} [label={_quote(_label(node, nodes, links_from, full))}, "
+                   f"{_STYLE[node.kind]}];")
+    for group, (owner, members) in groups.items():
+        out.append(f"  {ids[group]} [label={_quote(_group_label(members))}, {_STYLE['entity']}];")
+    edges = set()
+    for subject, predicate, target in links:
+        style = _EDGES.get(predicate) or (_FULL_ONLY_EDGES.get(predicate) if full else None)
+        source, destination = replaced.get(subject, subject), replaced.get(target, target)
+        if style is None or source not in ids or destination not in ids or source == destination:
+            continue
+        if (source, predicate, destination) in edges:
+            continue
+        edges.add((source, predicate, destination))
+        label, extra = style
+        attributes = f"label={_quote(label)}" + (f", {extra}" if extra else "")
+        out.append(f"  {ids[source]} -> {ids[destination]} [{attributes}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _group_label(members: list[_Node]) -> str:
+    first = members[0]
+    if first.pi_class == "Metric":
+        points = sorted((m.first(PI.epoch), m.first(PROV.value)) for m in members)
+        return (f"Metric\n{first.first(PI.name)}\n{len(points)} epochs ({points[0][0]}–{points[-1][0]})\n"
+                f"{cell(points[0][1])} → {cell(points[-1][1])}")
+    values = sorted(_value(m) for m in members)
+    return "Hyperparameters\n" + "\n".join(values)
+
+
+def render(dot_text: str, output: str | Path) -> Path:
+    """Write DOT as is (.dot/.gv) or draw it with Graphviz (.svg/.png/.pdf); returns the file written."""
+    path = Path(output)
+    suffix = path.suffix.lower()
+    if suffix not in PICTURES + TEXT:
+        raise AnalysisError(f"{path}: unknown picture type {path.suffix or '(none)'}; "
+                            "name the file .svg, .png, .pdf or .dot")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix in TEXT:
+            path.write_text(dot_text)
+            return path
+        dot = shutil.which("dot")
+        if dot is None:
+            fallback = path.with_suffix(".dot")
+            fallback.write_text(dot_text)
+            raise AnalysisError(
+                f"Graphviz's `dot` program is not installed, so {path} was not drawn; the graph is in "
+                f"{fallback}. To get pictures, {INSTALL_HINT}, then run this again "
+                f"(or: dot -T{suffix[1:]} {fallback} -o {path})"
+            )
+        done = subprocess.run([dot, f"-T{suffix[1:]}", "-o", str(path)], input=dot_text.encode(),
+                              capture_output=True, timeout=300)
+    except OSError as error:
+        raise AnalysisError(f"cannot write {path}: {error.strerror or error}") from error
+    if done.returncode != 0:
+        raise AnalysisError(f"Graphviz failed to draw {path}: {done.stderr.decode(errors='replace').strip()}")
+    return path

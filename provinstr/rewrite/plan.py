@@ -1,0 +1,149 @@
+"""The capture plan: which calls of a source file the rules match (found with libcst), and how to explain it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from provinstr.rules.model import Rule, normalise
+
+# The name instrumented code calls; a dunder no user code defines (like pytest's "@py_assert").
+HELPER = "__provinstr__"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One call the rules matched; the position is the callee expression's (libcst: 1-based lines, char columns)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    rule_ids: tuple[str, ...]
+    name: str  # normalised qualified name (call rules), method name or user function name
+    callee: str  # the callee as written, for --explain
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every matched call of one file, in source order."""
+
+    filename: str
+    matches: tuple[Match, ...]
+
+
+def make_plan(source: str, rules: Sequence[Rule], filename: str = "<string>") -> Plan:
+    """Parse `source` with libcst and match its calls against the rules (raises libcst.ParserSyntaxError)."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    finder = _finder_class()(list(rules))
+    wrapper.visit(finder)
+    matches = sorted(finder.matches, key=lambda m: (m.line, m.column, -m.end_line, -m.end_column))
+    return Plan(filename, tuple(matches))
+
+
+def rules_used(plan: Plan, rules: Sequence[Rule]) -> list[Rule]:
+    """The rules a plan refers to, in the rules' order."""
+    wanted = {rule_id for match in plan.matches for rule_id in match.rule_ids}
+    return [rule for rule in rules if rule.id in wanted]
+
+
+def explain(plan: Plan, rules: Sequence[Rule]) -> str:
+    """The plan as text: each matched call with file:line, the rule(s) and their origin, what is captured."""
+    by_id = {rule.id: rule for rule in rules}
+    if not plan.matches:
+        return f"{plan.filename}: no call matches a rule; the script runs unchanged (the run itself is recorded)"
+    lines = [f"{plan.filename}: {len(plan.matches)} call(s) will be captured"]
+    for match in plan.matches:
+        lines.append(f"{plan.filename}:{match.line}: {match.callee}(...)  [{match.name}]")
+        for rule_id in match.rule_ids:
+            rule = by_id[rule_id]
+            lines.append(f"    rule {rule.id} ({rule.origin}): {_what(rule)}; captures {_captures(rule)}")
+    return "\n".join(lines)
+
+
+def _what(rule: Rule) -> str:
+    if rule.record == "component":
+        what = f"a component pi:{rule.entity or 'Component'}"
+    elif rule.record == "activity":
+        what = f"an activity pi:{rule.activity}" + (f" labelled {rule.label!r}" if rule.label else "")
+    else:
+        what = f"a {rule.record} call"
+    if rule.method:
+        what += f", when the receiver is a {' or '.join(rule.receivers)}"
+    if rule.adapter:
+        what += f", with the {rule.adapter} adapter"
+    return what
+
+
+def _captures(rule: Rule) -> str:
+    chosen = sorted(k for k, v in rule.capture.items() if v and k != "*")
+    dropped = sorted(k for k, v in rule.capture.items() if not v and k != "*")
+    if rule.capture.get("*"):
+        return "every argument" + (f" except {', '.join(dropped)}" if dropped else "")
+    return ", ".join(chosen) if chosen else "no argument"
+
+
+_FINDER = None
+
+
+def _finder_class():
+    """The libcst visitor class, built on first use so importing this module does not import libcst."""
+    global _FINDER
+    if _FINDER is not None:
+        return _FINDER
+    import libcst as cst
+    from libcst.metadata import PositionProvider, QualifiedNameProvider
+
+    class Finder(cst.CSTVisitor):
+        METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+
+        def __init__(self, rules: list[Rule]) -> None:
+            super().__init__()
+            self.rules = rules
+            self.methods = {rule.method for rule in rules if rule.method}
+            self.functions = {name for rule in rules for name in rule.functions}
+            self.matches: list[Match] = []
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if _is_helper(func):
+                return
+            if not isinstance(func, (cst.Name, cst.Attribute)):
+                return  # `Dense(3)(x)` calls what a call returned: not a name a rule can match
+            qualified = sorted(normalise(q.name) for q in self.get_metadata(QualifiedNameProvider, func, set()))
+            spelled = func.value if isinstance(func, cst.Name) else None
+            attribute = func.attr.value if isinstance(func, cst.Attribute) else None
+            ids: list[str] = []
+            name = None
+            for rule in self.rules:
+                hit = next((q for q in qualified if rule.matches_name(q)), None)
+                if hit is None and rule.method and attribute == rule.method:
+                    hit = attribute
+                if hit is None and rule.functions:
+                    hit = next((f for f in rule.functions
+                                if spelled == f or any(q.endswith("." + f) for q in qualified)), None)
+                if hit is not None:
+                    ids.append(rule.id)
+                    name = name or hit
+            if ids:
+                where = self.get_metadata(PositionProvider, func)
+                self.matches.append(Match(where.start.line, where.start.column, where.end.line, where.end.column,
+                                          tuple(ids), name or "", _code(func)))
+
+    def _is_helper(func: cst.BaseExpression) -> bool:
+        """Calls provinstr already instrumented (`__provinstr__.wrap(f, ...)(args)`) are left alone."""
+        while isinstance(func, cst.Call):
+            func = func.func
+        while isinstance(func, cst.Attribute):
+            func = func.value
+        return isinstance(func, cst.Name) and func.value == HELPER
+
+    def _code(func: cst.BaseExpression) -> str:
+        return re.sub(r"\s+", " ", cst.Module([]).code_for_node(func.with_changes(lpar=(), rpar=())))
+
+    _FINDER = Finder
+    return Finder

@@ -1,0 +1,262 @@
+"""Sending run logs to a SPARQL server (push) and combining stores from many machines (merge).
+
+How far a log has been sent to which server is kept next to it in `runs/<id>.pushed`
+({update URL: byte offset}). Sending the same lines twice adds nothing (deterministic IRIs,
+RDF set semantics); a run's pi:status is replaced, never duplicated, and a final status is
+never overwritten by "running".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import pyoxigraph as ox
+
+from provinstr.store.local import LocalStore, StoreError
+from provinstr.vocab import PI
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provinstr.store.remote import Endpoint
+
+BATCH_ENV = "PROVINSTR_PUSH_BATCH_BYTES"
+DEFAULT_BATCH_BYTES = 1 << 20
+_STATUS = f"<{PI.status}>".encode()
+_RUNNING = b'"running"'
+
+
+# -- what has been sent ----------------------------------------------------------------
+def pushed_path(log: Path) -> Path:
+    return log.with_suffix(".pushed")
+
+
+def pushed_offset(log: Path, url: str) -> int:
+    """Bytes of `log` already on the server at `url`."""
+    try:
+        return int(json.loads(pushed_path(log).read_text() or "{}").get(url, 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
+def record_pushed(log: Path, url: str, offset: int) -> None:
+    """Note that `log` is on `url` up to `offset` (never moves backwards; safe across processes)."""
+    with open(pushed_path(log), "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        try:
+            sent = json.loads(handle.read() or "{}")
+        except ValueError:
+            sent = {}
+        if offset <= int(sent.get(url, 0)):
+            return
+        sent[url] = offset
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(sent, indent=0, sort_keys=True) + "\n")
+        handle.flush()
+
+
+def _complete(data: bytes) -> bytes:
+    """The whole lines of `data` (a torn last line waits for its end)."""
+    return data[: data.rfind(b"\n") + 1]
+
+
+def unsent_lines(log: Path, url: str) -> int:
+    """How many complete records of `log` are not on the server at `url` yet."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(pushed_offset(log, url))
+            return _complete(handle.read()).count(b"\n")
+    except OSError:
+        return 0
+
+
+# -- sending -----------------------------------------------------------------------------
+def batch_bytes() -> int:
+    try:
+        return max(4096, int(os.environ.get(BATCH_ENV) or DEFAULT_BATCH_BYTES))
+    except ValueError:
+        return DEFAULT_BATCH_BYTES
+
+
+def push_log(endpoint: "Endpoint", log: Path, limit: int | None = None) -> int:
+    """Send the unsent complete lines of one run log in batches; returns how many were sent."""
+    limit = limit or batch_bytes()
+    url = endpoint.update_url
+    offset = pushed_offset(log, url)
+    sent = 0
+    with open(log, "rb") as handle:
+        handle.seek(offset)
+        while True:
+            data = handle.read(limit)
+            if not data.endswith(b"\n") and len(data) == limit:
+                data += handle.readline()  # finish the last line (or a line longer than a batch)
+            chunk = _complete(data)
+            if not chunk:
+                return sent
+            send_chunk(endpoint, chunk)
+            offset += len(chunk)
+            handle.seek(offset)
+            record_pushed(log, url, offset)
+            sent += chunk.count(b"\n")
+
+
+def send_chunk(endpoint: "Endpoint", chunk: bytes) -> None:
+    """Insert N-Quads lines on the server; lines a failed write tore are left out."""
+    from provinstr.store.remote import RemoteError
+
+    try:
+        text = to_update(chunk)
+    except ValueError:
+        text = to_update(_valid_lines(chunk))
+    if not text:
+        return
+    try:
+        endpoint.update(text)
+    except RemoteError as error:
+        if error.code != 400:
+            raise
+        text = to_update(_valid_lines(chunk))  # one bad line must not hold back the rest
+        if text:
+            endpoint.update(text)
+
+
+def to_update(chunk: bytes) -> str:
+    """A SPARQL Update adding N-Quads lines; a run's pi:status replaces the one on the server.
+
+    Raises ValueError on a line that is not `<s> <p> o <g> .`.
+    """
+    graphs: dict[bytes, list[bytes]] = {}
+    statuses: dict[tuple[bytes, bytes], bytes] = {}
+    for line in chunk.splitlines():
+        line = line.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        body, graph, dot = line.rsplit(b" ", 2)
+        subject, predicate, _ = body.split(b" ", 2)
+        if dot != b"." or not graph.startswith(b"<") or not graph.endswith(b">") or not subject.startswith(b"<"):
+            raise ValueError(f"not a run-log line: {line[:80]!r}")
+        if predicate == _STATUS:
+            statuses[(graph, subject)] = body.split(b" ", 2)[2]
+            continue
+        graphs.setdefault(graph, []).append(body)
+    parts = []
+    if graphs:
+        inner = "".join(
+            f"GRAPH {g.decode()} {{\n" + " .\n".join(b.decode("utf-8") for b in bodies) + " .\n}\n"
+            for g, bodies in graphs.items()
+        )
+        parts.append(f"INSERT DATA {{\n{inner}}}")
+    status = _STATUS.decode()
+    for (g, s), value in statuses.items():
+        graph, subject = g.decode(), s.decode()
+        if value == _RUNNING:  # only a run without any status yet is "running"
+            parts.append(
+                f"INSERT {{ GRAPH {graph} {{ {subject} {status} \"running\" }} }} "
+                f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {graph} {{ {subject} {status} ?old }} }} }}"
+            )
+        else:
+            parts.append(
+                f"DELETE WHERE {{ GRAPH {graph} {{ {subject} {status} ?old }} }} ;\n"
+                f"INSERT DATA {{ GRAPH {graph} {{ {subject} {status} {value.decode('utf-8')} }} }}"
+            )
+    return " ;\n".join(parts)
+
+
+def _valid_lines(chunk: bytes) -> bytes:
+    """The lines of `chunk` that parse as N-Quads in a named graph, in canonical form."""
+    good = []
+    for line in chunk.splitlines():
+        with contextlib.suppress(SyntaxError):
+            for quad in ox.parse(line, format=ox.RdfFormat.N_QUADS):
+                if isinstance(quad.graph_name, ox.NamedNode):
+                    good.append(f"{quad.subject} {quad.predicate} {quad.object} {quad.graph_name} .\n")
+    return "".join(good).encode("utf-8")
+
+
+@dataclass
+class Pushed:
+    """What push did for one run."""
+
+    run_id: str
+    sent: int
+    total: int
+
+
+def push_store(store: LocalStore, endpoint: "Endpoint", refs: Iterable[str] = ()) -> list[Pushed]:
+    """Send the unsent rest of the store's runs (all, or those whose id starts with a ref) to a server."""
+    ids = store.run_ids()
+    chosen = ids
+    refs = list(refs)
+    if refs:
+        chosen = []
+        for ref in refs:
+            key = ref.rsplit("/", 1)[-1]
+            matches = [run_id for run_id in ids if run_id.startswith(key)]
+            if len(matches) != 1:
+                found = "no run" if not matches else f"{len(matches)} runs"
+                raise StoreError(f"{ref!r} matches {found} in the store at {store.path} (see: provinstr runs)")
+            chosen.append(matches[0])
+    results = []
+    for run_id in chosen:
+        log = store.log_path(run_id)
+        sent = push_log(endpoint, log)
+        total = _complete(log.read_bytes()).count(b"\n")
+        results.append(Pushed(run_id, sent, total))
+    return results
+
+
+# -- merging -------------------------------------------------------------------------------
+@dataclass
+class Merged:
+    """What merge did with one run log: copied, extended, combined, kept (already there) or skipped."""
+
+    source: Path
+    run_id: str
+    action: str
+    lines: int = 0
+
+
+def merge_stores(sources: Iterable[str | os.PathLike], target: LocalStore) -> list[Merged]:
+    """Copy every run of each source store into `target`; a run already there gets only its missing lines."""
+    results = []
+    for source in sources:
+        store = LocalStore(source)
+        if store.path.resolve() == target.path.resolve():
+            raise StoreError(f"{source} is the target store itself; name the other machines' stores")
+        for run_id in store.run_ids():
+            results.append(_merge_log(store.log_path(run_id), target, run_id))
+    return results
+
+
+def _merge_log(src: Path, target: LocalStore, run_id: str) -> Merged:
+    data = _complete(src.read_bytes())
+    dst = target.log_path(run_id)
+    if not dst.exists():
+        target.create()
+        tmp = dst.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, dst)
+        return Merged(src, run_id, "copied", data.count(b"\n"))
+    if target.is_live(run_id):
+        return Merged(src, run_id, "skipped (being recorded here now)")
+    have = dst.read_bytes()
+    if have.startswith(data):
+        return Merged(src, run_id, "kept")
+    if data.startswith(have) and have.endswith(b"\n"):
+        extra = data[len(have):]
+    else:
+        known = set(have.splitlines())
+        extra = b"".join(line + b"\n" for line in data.splitlines() if line not in known)
+        if have and not have.endswith(b"\n"):
+            extra = b"\n" + extra
+    if not extra.strip():
+        return Merged(src, run_id, "kept")
+    with open(dst, "ab") as handle:
+        handle.write(extra)
+    return Merged(src, run_id, "extended", extra.count(b"\n"))

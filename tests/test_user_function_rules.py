@@ -1,0 +1,58 @@
+"""Rules on the user's own functions: a DenseED-like numpy script records its blocks with no code change."""
+
+from __future__ import annotations
+
+import provinstr
+from tests.conftest import REPO
+
+DATA = REPO / "tests" / "data"
+
+# Seed query (a) of DESIGN.md, at the last epoch of this short run.
+SEED_A = """
+SELECT DISTINCT ?loss WHERE { GRAPH ?run {
+  ?k pi:name "K" ; prov:value 24 .   ?l pi:name "L" ; prov:value 4 .
+  ?m a pi:Metric ; pi:name "loss" ; pi:epoch 2 ; prov:value ?loss . } }
+"""
+SEED_B = """
+SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ;
+  pi:epoch ?epoch ; prov:value ?loss . FILTER(?epoch < 4) } } ORDER BY ?epoch
+"""
+
+
+def test_denseed_blocks_become_transformations_and_the_seed_queries_answer(tmp_path, cli, store_dir):
+    done = cli("run", "--store", str(store_dir), "--rules", str(DATA / "denseed_rules.toml"),
+               str(DATA / "denseed_numpy.py"), "--K", "24", "--L", "4", "--epochs", "3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = [float(line.rsplit(" ", 1)[1]) for line in done.stdout.splitlines()]
+    store = provinstr.open_store(store_dir)
+
+    (loss,) = store.query(SEED_A)
+    assert round(loss[0], 5) == printed[2]
+    assert [(epoch, round(value, 5)) for epoch, value in store.query(SEED_B)] == list(enumerate(printed))
+
+    blocks = store.query("""
+        SELECT ?label ?name ?value WHERE { ?t a pi:Transformation ; rdfs:label ?label ; prov:used ?a .
+          ?a a pi:Attribute ; pi:name ?name ; prov:value ?value } ORDER BY ?label ?name""")
+    assert sorted(set(blocks)) == [
+        ("Decoder", "padding", "same"), ("Decoder", "strides", 2),
+        ("DenseBlock", "K", 24), ("DenseBlock", "L", 4),
+        ("Encoder", "padding", "same"), ("Encoder", "strides", 2),
+        ("TrainEpoch", "epoch", 0), ("TrainEpoch", "epoch", 1), ("TrainEpoch", "epoch", 2),
+    ]
+    lines = store.query("SELECT DISTINCT ?line { ?t rdfs:label 'DenseBlock' ; pi:sourceLine ?line }")
+    source = (DATA / "denseed_numpy.py").read_text().splitlines()
+    (line,) = [n for n, text in enumerate(source, 1) if "features = dense_block(" in text]
+    assert list(lines) == [(line,)]  # where train_epoch calls dense_block in the script
+
+
+def test_a_function_rule_records_nothing_for_functions_it_does_not_name(tmp_path, store_dir):
+    from provinstr.rewrite import execute, script_target
+    from provinstr.rules import load_rule_file
+
+    script = tmp_path / "other.py"
+    script.write_text("def dense(x):\n    return x\nresult = dense(3)\n")
+    code = execute(script_target(str(script)), [], load_rule_file(DATA / "denseed_rules.toml"), store=str(store_dir))
+    assert code == 0
+    store = provinstr.open_store(store_dir)
+    assert [run.status for run in store.runs()] == ["completed"]
+    assert store.query("ASK { GRAPH ?g { ?t a pi:Transformation } }").boolean is False
