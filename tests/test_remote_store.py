@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -62,6 +63,7 @@ def test_a_run_recorded_to_a_server_is_queried_exactly_like_a_local_one(sparql_s
     assert sparql_server.quads() == expected_quads(only_log(spool))
 
 
+@pytest.mark.slow
 def test_four_processes_training_at_once_write_exact_counts_into_one_server(sparql_server, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(
@@ -79,7 +81,7 @@ def test_four_processes_training_at_once_write_exact_counts_into_one_server(spar
         "    provinstr.log_hyperparameter(epochs=2, batch_size=8)\n"
         "    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[Record()])\n"
     )
-    env = {**__import__("os").environ, "PROVINSTR_STORE": sparql_server.url, "PROVINSTR_GROUP": "sweep-a",
+    env = {**os.environ, "PROVINSTR_STORE": sparql_server.url, "PROVINSTR_GROUP": "sweep-a",
            "PROVINSTR_SPOOL": str(tmp_path / "spool")}
     workers = [
         subprocess.Popen([sys.executable, str(script), str(i)], cwd=tmp_path, env=env,
@@ -107,7 +109,8 @@ def test_four_processes_training_at_once_write_exact_counts_into_one_server(spar
     assert sparql_server.quads() == expected_quads(*logs)
 
 
-def test_a_server_killed_mid_training_loses_nothing_once_the_rest_is_pushed(tmp_path, cli):
+@pytest.mark.slow
+def test_a_server_killed_mid_training_loses_nothing_once_the_rest_is_pushed(tmp_path, spool, cli):
     server = OxigraphServer(tmp_path / "server-data").start()
     script = tmp_path / "train.py"
     script.write_text(
@@ -127,8 +130,7 @@ def test_a_server_killed_mid_training_loses_nothing_once_the_rest_is_pushed(tmp_
         "    model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[Pause()])\n"
         "print('training finished')\n"
     )
-    env = {**__import__("os").environ, "PROVINSTR_STORE": server.url, "PROVINSTR_SPOOL": str(tmp_path / "spool"),
-           "PROVINSTR_PUSH_EXIT_WAIT": "3", "PROVINSTR_STRICT": "0"}
+    env = {**os.environ, "PROVINSTR_STORE": server.url, "PROVINSTR_PUSH_EXIT_WAIT": "3", "PROVINSTR_STRICT": "0"}
     try:
         worker = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -143,7 +145,7 @@ def test_a_server_killed_mid_training_loses_nothing_once_the_rest_is_pushed(tmp_
         assert f"not on {server.url}" in err and "provinstr push" in err
 
         server.start()  # the same data folder: what was sent before the kill is still there
-        log = only_log(tmp_path / "spool")
+        log = only_log(spool)
         listed = provinstr.open_store(server.url)
         assert listed.runs()[0].unsent > 0
         pushed = cli("push", "--store", server.url, cwd=tmp_path, env=env)

@@ -1,0 +1,93 @@
+"""`provinstr show RUN`: one screen that says what a run was."""
+
+from __future__ import annotations
+
+import pytest
+from analysis_runs import invoke, start_running_run, write_run
+
+
+def epoch_column(out: str) -> list[str]:
+    """The first column of the metrics table of `show`'s output."""
+    lines = out.split("Metrics per epoch", 1)[1].splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["epoch"])
+    rows = []
+    for line in lines[header + 1:]:
+        if not line.strip() or "epochs;" in line:
+            break
+        rows.append(line.split()[0])
+    return rows
+
+
+def test_show_answers_what_was_this_run(store_dir, capsys):
+    run_id = write_run(store_dir, name="train.py", epochs=6)
+    code, out, err = invoke(capsys, "show", run_id[:8], "--store", str(store_dir))
+    assert code == 0, err
+    assert run_id in out and "train.py" in out and "completed" in out
+    assert "Hyperparameters" in out and "learning_rate" in out and "adam" in out
+    layer_rows = [line.split() for line in out.splitlines() if "hidden" in line or "drop" in line]
+    assert ["0", "Dense", "hidden", "activation=relu,", "units=16", "12"] in layer_rows
+    assert ["1", "Dropout", "drop", "rate=0.25", "13"] in layer_rows
+    assert epoch_column(out) == ["0", "1", "2", "3", "4", "5"]
+    assert "0.01 -> 0.005" in out and "ReduceLROnPlateau" in out
+    assert "Test results" in out and "0.2345" in out
+    assert "x_train" in out and "[200, 8]" in out and "float32" in out
+    assert "/tmp/model.keras" in out
+    assert "CPython" in out  # the environment
+
+
+def test_show_of_a_long_run_keeps_first_last_and_best_epochs(store_dir, capsys):
+    run_id = write_run(store_dir, epochs=14)
+    code, out, _ = invoke(capsys, "show", run_id[:8], "--store", str(store_dir))
+    assert code == 0
+    assert epoch_column(out) == ["0", "1", "2", "…", "7", "…", "11", "12", "13"]  # 7: val_loss's best epoch
+    assert "14 epochs" in out
+
+
+def test_show_of_a_running_run_says_it_is_still_running(store_dir, capsys):
+    live = start_running_run(store_dir, epochs=2)
+    try:
+        code, out, _ = invoke(capsys, "show", live.id[:8], "--store", str(store_dir))
+    finally:
+        live.end()
+    assert code == 0
+    assert "running" in out and "still running" in out
+    assert "sgd" in out
+
+
+def test_show_of_a_run_without_epochs_says_there_are_none(store_dir, capsys):
+    run_id = write_run(store_dir, epochs=0, adaptations=(), test=False, model=False)
+    code, out, _ = invoke(capsys, "show", run_id[:8], "--store", str(store_dir))
+    assert code == 0
+    assert "no epoch metrics recorded" in out
+
+
+COMMANDS = [
+    ["show", "RUN"],
+    ["compare", "RUN", "RUN"],
+    ["graph", "RUN", "-o", "g.svg"],
+    ["plot", "RUN", "-o", "p.png"],
+    ["watch", "RUN"],
+    ["steer", "RUN", "--set", "learning_rate=0.1"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_every_analysis_command_explains_missing_stores_and_unknown_or_ambiguous_runs(command, tmp_path,
+                                                                                     store_dir, capsys):
+    def run(ref: str, store) -> tuple[int, str, str]:
+        args = [str(tmp_path / a) if a.endswith((".svg", ".png")) else (ref if a == "RUN" else a) for a in command]
+        return invoke(capsys, *args, "--store", str(store))
+
+    code, out, err = run("abc", tmp_path / "nowhere")
+    assert code == 2 and "no provinstr store" in err and "Traceback" not in err + out
+
+    ids = {write_run(store_dir, epochs=1) for _ in range(2)}
+    while len({i[0] for i in ids}) > 1:  # two runs sharing a first character make "ambiguous" certain
+        ids.add(write_run(store_dir, epochs=1))
+    code, out, err = run("zzzz", store_dir)
+    assert code == 2 and "no run matches 'zzzz'" in err
+    first = sorted(ids)[0][0]
+    shared = [i for i in ids if i[0] == first]
+    if len(shared) > 1:
+        code, out, err = run(first, store_dir)
+        assert code == 2 and "ambiguous" in err and "Traceback" not in err
