@@ -25,10 +25,6 @@ RDF_FORMATS = {
 # Through the prov package; "jsonld" is the W3C PROV-JSONLD submission's compact form.
 PROV_FORMATS = {"prov-json": "json", "prov-n": "provn", "prov-xml": "xml", "jsonld": "jsonld"}
 FORMATS = (*PROV_FORMATS, *RDF_FORMATS)
-SUFFIXES = {
-    "turtle": ".ttl", "trig": ".trig", "nquads": ".nq", "jsonld": ".jsonld",
-    "prov-json": ".json", "prov-n": ".provn", "prov-xml": ".provx",
-}
 
 _KINDS = {str(PROV.Activity): "activity", str(PROV.Entity): "entity", str(PROV.Agent): "agent"}
 _ORDER = {"agent": 0, "activity": 1, "entity": 2}  # records are written agents first, then activities

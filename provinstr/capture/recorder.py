@@ -102,6 +102,11 @@ class Recorder:
         except Exception as error:  # noqa: BLE001
             self._fail(error, "closing the provenance log")
 
+    def take_error(self) -> BaseException | None:
+        """The first capture error not yet handed to a caller (strict mode raises each one once)."""
+        error, self.error = self.error, None
+        return error
+
     @property
     def dropped(self) -> int:
         """How many statements could not be written at all (a warning said so)."""

@@ -21,6 +21,7 @@ from provinstr.capture.activity import ACTIVITY, ENTITY, Activity, now, safe_seg
 from provinstr.capture.nquads import IRI
 from provinstr.capture.recorder import Recorder
 from provinstr.capture.safety import report, strict
+from provinstr.config import store_location
 from provinstr.store import open_backend
 from provinstr.vocab import AGENT_BASE, MLS, PI, PROV, RDF, RDFS, RUN_BASE
 
@@ -78,16 +79,21 @@ class Run(Activity):
         recorder = self.recorder
         if recorder is None:
             return
-        if recorder.error is not None and strict():
-            raise recorder.error
+        if recorder.error is not None:
+            self._raise_if_strict()
         recorder.put(subject, pairs)
 
     def flush(self, wait: bool = True) -> None:
         """Hand everything recorded so far to the store (wait=False: just ask the writer to)."""
         if self.recorder is not None:
             self.recorder.flush(wait=wait)
-            if self.recorder.error is not None and strict():
-                raise self.recorder.error
+            self._raise_if_strict()
+
+    def _raise_if_strict(self) -> None:
+        """In test mode, raise (once) the error the writer thread met."""
+        error = self.recorder.take_error() if self.recorder is not None and strict() else None
+        if error is not None:
+            raise error
 
     def push_activity(self, activity: Activity) -> None:
         if activity is not self:
@@ -107,11 +113,18 @@ class Run(Activity):
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, **properties: Any) -> "Run":
         sink = _DiscardSink()
+        where = self.store_location
         try:
-            self.store = open_backend(self.store_location, create=True)
+            where = store_location(self.store_location)
+            self.store = open_backend(where, create=True)
             sink = self.store.open_log(self.id)
         except Exception as error:  # noqa: BLE001 - an unwritable store must not stop the program
-            report(error, f"opening the provenance store {self.store_location or ''}".rstrip())
+            report(
+                error,
+                f"opening the provenance store {where}",
+                advice="your program continues without recording this run; point store= or "
+                "PROVINSTR_STORE at a writable folder",
+            )
         self.recorder = Recorder(sink, self.iri)
         super().start()
         self.status = STATUS_RUNNING
@@ -210,8 +223,7 @@ class Run(Activity):
         super().end(error)
         self.recorder.close()
         _forget(self)
-        if self.recorder.error is not None and strict():
-            raise self.recorder.error
+        self._raise_if_strict()
 
     def __enter__(self) -> "Run":
         if self.status is None:

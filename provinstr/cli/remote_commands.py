@@ -39,11 +39,11 @@ def push(
     sent = sum(r.sent for r in results)
     for r in results:
         state = f"sent {r.sent} records" if r.sent else "already on the server"
-        console.print(f"{r.run_id[:12]}  {state} ({r.total} in the log)", highlight=False)
+        console.print(f"{r.run_id[:12]}  {state} ({r.total} in the log)", highlight=False, soft_wrap=True)
     console.print(
         f"pushed {sum(1 for r in results if r.sent)} of {len(results)} runs ({sent} records) "
         f"from {source} to {redact(endpoint.url)}",
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
 
 
@@ -65,16 +65,16 @@ def merge(
                 results = push_store(LocalStore(source), endpoint)
                 total += sum(r.sent for r in results)
                 console.print(f"{source}: {len(results)} runs, {sum(r.sent for r in results)} records sent",
-                              highlight=False)
+                              highlight=False, soft_wrap=True)
             console.print(f"merged {len(sources)} stores into {redact(endpoint.url)} ({total} records sent)",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
             return
         results = merge_stores(sources, LocalStore(target, create=True))
     except StoreError as error:
         raise fail(str(error)) from None
     for r in results:
         lines = f" ({r.lines} records)" if r.lines else ""
-        console.print(f"{r.source}: {r.run_id[:12]} {r.action}{lines}", highlight=False)
+        console.print(f"{r.source}: {r.run_id[:12]} {r.action}{lines}", highlight=False, soft_wrap=True)
     added = sum(1 for r in results if r.action in ("copied", "extended"))
     console.print(f"merged {len(sources)} stores into {target}: {added} runs added or extended, "
-                  f"{len(results) - added} already there", highlight=False)
+                  f"{len(results) - added} already there", highlight=False, soft_wrap=True)

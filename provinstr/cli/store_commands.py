@@ -66,11 +66,12 @@ def _out() -> Console:
 def runs(
     store: Optional[str] = StoreOption,
     as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
+    group: Optional[str] = typer.Option(None, "--group", help="Only the runs of this sweep (--group / PROVINSTR_GROUP)."),
 ) -> None:
     """List the runs in the store, oldest first."""
     with _user_errors():
         opened = _open(store)
-        infos = opened.runs()
+        infos = [i for i in opened.runs() if group is None or i.group == group]
     if as_json:
         typer.echo(json.dumps([_run_dict(info) for info in infos], indent=2))
         return
@@ -81,6 +82,10 @@ def runs(
     for info in infos:
         table.add_row(info.id[:8], info.name, cell(info.started), _duration(info.duration), info.status)
     _out().print(table, highlight=False)
+    for info in infos:  # a server store: records that could not be sent yet are only in the local spool
+        if info.unsent:
+            typer.echo(f"run {info.id[:8]}: {info.unsent} records not yet on {opened.location}; "
+                       "send them with: provinstr push")
 
 
 def _run_dict(info: RunInfo) -> dict[str, Any]:
@@ -149,22 +154,39 @@ _POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
 _PREFIXED = re.compile(r"([A-Za-z][\w.-]*)?:[\w.-]*$")
 
 
+_CHAR_CLASS = re.compile(r"\[[^\[\]]*\.\.=[^\[\]]*\]")
+_ONE_CHAR = re.compile(r"\['(.)'\]")
+
+
+def _readable(detail: str) -> str:
+    """The parser's 'expected' list without its Unicode character-class ranges."""
+    detail = _ONE_CHAR.sub(r'"\1"', _CHAR_CLASS.sub("a name character", detail))
+    parts = detail.split(", ")
+    return ", ".join(p for i, p in enumerate(parts) if p not in parts[:i])
+
+
 def describe_syntax_error(text: str, message: str, source: str = "") -> str:
     """The parser's complaint on one line, at the line:column of the user's own query text (or file)."""
     found = _POSITION.search(message)
     if not found:
         return f"{source + ': ' if source else ''}" + " ".join(message.split())
     line, column, detail = int(found[1]), int(found[2]), " ".join(found[3].split())
-    lines = text.splitlines() or [""]
-    source_line = lines[min(line, len(lines)) - 1]
+    lines = text.splitlines()
+    source_line = lines[line - 1] if line <= len(lines) else ""
     if "Prefix not found" in detail:
         prefix = _PREFIXED.search(source_line[: column - 1].rstrip())
         name = f"{prefix[1] or ''}:" if prefix else "a prefix"
         detail = (f"unknown prefix {name} (predeclared: {', '.join(PREFIXES)}; "
                   f"declare others with PREFIX name: <IRI>)")
-    elif len(detail) > 160:
+    else:
+        detail = _readable(detail)
+    if len(detail) > 160:
         detail = detail[:157] + "..."
-    near = f" (in: {source_line.strip()})" if source_line.strip() else ""
+    if line > len(lines) or (line == len(lines) and column > len(source_line.rstrip())):
+        # the parser ran off the end: an unclosed brace or expression
+        where = "at the end of the query" if not source else f"{source}: at the end of the query"
+        return f"malformed SPARQL {where}: {detail}"
+    near = f" (in: {source_line.strip()})"
     if source:
         return f"{source}:{line}:{column}: malformed SPARQL: {detail}{near}"
     return f"malformed SPARQL at line {line}, column {column} of the query: {detail}{near}"

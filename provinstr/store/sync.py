@@ -230,7 +230,9 @@ def merge_stores(sources: Iterable[str | os.PathLike], target: LocalStore) -> li
         if store.path.resolve() == target.path.resolve():
             raise StoreError(f"{source} is the target store itself; name the other machines' stores")
         for run_id in store.run_ids():
-            results.append(_merge_log(store.log_path(run_id), target, run_id))
+            merged = _merge_log(store.log_path(run_id), target, run_id)
+            merged.source = store.path
+            results.append(merged)
     return results
 
 

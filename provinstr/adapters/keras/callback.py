@@ -174,7 +174,9 @@ class CaptureCallback(keras.callbacks.Callback):
         training, emit = self.training, self.training.run.emit
         values = dict(logs)
         values["epoch_seconds"] = seconds
-        if "learning_rate" not in values:
+        if "learning_rate" in values:  # a float32 rate as the decimal it is, as adaptations record it
+            values["learning_rate"] = exact(values["learning_rate"])
+        else:
             values["learning_rate"] = effective_rate(self.model.optimizer)
         for name, value in values.items():
             node = training.metric(name, value, epoch=epoch, at=at)

@@ -1,0 +1,162 @@
+"""Runs from many machines: push local runs to a server, merge stores, group runs into a sweep."""
+
+from __future__ import annotations
+
+import pytest
+
+import provinstr
+from conftest_remote import expected_quads, free_port, sparql_server  # noqa: F401  (fixture)
+
+
+@pytest.fixture(autouse=True)
+def spool(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROVINSTR_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("PROVINSTR_PUSH_EXIT_WAIT", "2")
+    return tmp_path / "spool"
+
+
+def record(store, name="train.py", epochs=2, **options) -> provinstr.Run:
+    with provinstr.run(name=name, store=str(store), **options) as run:
+        provinstr.log_hyperparameter(learning_rate=0.01)
+        for epoch in range(epochs):
+            provinstr.log_metric("loss", 2.0 - epoch, epoch=epoch)
+    return run
+
+
+def test_push_sends_local_runs_and_pushing_twice_adds_nothing(sparql_server, tmp_path, cli):
+    local = tmp_path / "machine-a"
+    first, second = record(local, "a.py"), record(local, "b.py")
+
+    pushed = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"pushed 2 of 2 runs" in pushed.stdout
+    logs = sorted((local / "runs").glob("*.nq"))
+    assert sparql_server.quads() == expected_quads(*logs)
+
+    again = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
+    assert "pushed 0 of 2 runs (0 records)" in again.stdout and "already on the server" in again.stdout
+    for sidecar in (local / "runs").glob("*.pushed"):
+        sidecar.unlink()  # forget what was sent: sending it all again still adds nothing
+    cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
+    assert sparql_server.quads() == expected_quads(*logs)
+    names = sorted(r.name for r in provinstr.open_store(sparql_server.url).runs())
+    assert names == ["a.py", "b.py"] and {first.id, second.id} == {r.id for r in provinstr.open_store(local).runs()}
+
+
+def test_push_of_named_runs_sends_only_those_and_later_only_the_rest(sparql_server, tmp_path, cli):
+    local = tmp_path / "store"
+    first, second = record(local, "a.py"), record(local, "b.py")
+    one = cli("push", first.id[:8], "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
+    assert "pushed 1 of 1 runs" in one.stdout
+    assert [r.id for r in provinstr.open_store(sparql_server.url).runs()] == [first.id]
+    rest = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
+    assert "pushed 1 of 2 runs" in rest.stdout
+    assert {r.id for r in provinstr.open_store(sparql_server.url).runs()} == {first.id, second.id}
+
+
+def test_push_without_a_server_or_to_a_dead_one_says_what_to_do(tmp_path, cli):
+    record(tmp_path / "store")
+    no_target = cli("push", "--store", str(tmp_path / "store"), cwd=tmp_path)
+    assert no_target.returncode == 2 and "push needs a server: provinstr push --to" in no_target.stderr
+    url = f"http://127.0.0.1:{free_port()}"
+    dead = cli("push", "--to", url, "--store", str(tmp_path / "store"), cwd=tmp_path)
+    assert dead.returncode == 2 and "Traceback" not in dead.stderr
+    assert f"cannot reach the SPARQL server {url}/update" in dead.stderr
+    missing = cli("push", "--to", url, "--store", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert missing.returncode == 2 and "no provinstr store at" in missing.stderr
+
+
+def test_runs_recorded_while_the_server_was_down_are_listed_as_unsent_until_pushed(tmp_path, spool, cli):
+    from conftest_remote import OxigraphServer
+
+    server = OxigraphServer(tmp_path / "data")
+    with pytest.warns(Warning, match="cannot reach the SPARQL server"):
+        run = record(server.url)
+    server.start()
+    try:
+        store = provinstr.open_store(server.url)
+        (info,) = store.runs()
+        assert (info.id, info.status) == (run.id, "completed")
+        assert info.unsent == len((spool / "runs" / f"{run.id}.nq").read_text().splitlines())
+        listed = cli("runs", "--store", server.url, cwd=tmp_path)
+        assert f"run {run.id[:8]}: {info.unsent} records not yet on {server.url}" in listed.stdout
+        assert "provinstr push" in listed.stdout
+        pushed = cli("push", "--store", server.url, cwd=tmp_path)
+        assert pushed.returncode == 0, pushed.stderr
+        assert [r.unsent for r in store.runs()] == [0]
+        assert server.quads() == expected_quads(spool / "runs" / f"{run.id}.nq")
+    finally:
+        server.kill()
+
+
+def test_merge_combines_the_stores_of_several_machines_into_one(tmp_path, cli):
+    a, b, into = tmp_path / "host-a", tmp_path / "host-b", tmp_path / "all"
+    runs = [record(a, "a1.py"), record(a, "a2.py"), record(b, "b1.py")]
+
+    merged = cli("merge", str(a), str(b), "--into", str(into), cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    assert "3 runs added or extended" in merged.stdout
+    store = provinstr.open_store(into)
+    assert {r.id for r in store.runs()} == {r.id for r in runs}
+    assert len(store.query("SELECT ?m WHERE { ?m a pi:Metric ; pi:name 'loss' }")) == 6
+
+    again = cli("merge", str(a), str(b), "--into", str(into), cwd=tmp_path)
+    assert "0 runs added or extended, 3 already there" in again.stdout
+    assert len(store.query("SELECT ?m WHERE { ?m a pi:Metric ; pi:name 'loss' }")) == 6
+
+
+def test_merge_adds_what_a_run_wrote_after_the_last_merge(tmp_path, cli):
+    a, into = tmp_path / "host-a", tmp_path / "all"
+    run = record(a, "a.py")
+    log = a / "runs" / f"{run.id}.nq"
+    full = log.read_bytes()
+    cut = full.index(b"\n", len(full) // 2) + 1
+    log.write_bytes(full[:cut])  # the first merge sees the run half-written
+    cli("merge", str(a), "--into", str(into), cwd=tmp_path)
+    log.write_bytes(full)
+    later = cli("merge", str(a), "--into", str(into), cwd=tmp_path)
+    assert "extended" in later.stdout
+    (info,) = provinstr.open_store(into).runs()
+    assert info.status == "completed"
+    assert (into / "runs" / f"{run.id}.nq").read_bytes() == full
+
+
+def test_merge_into_a_server_pushes_every_store(sparql_server, tmp_path, cli):
+    a, b = tmp_path / "host-a", tmp_path / "host-b"
+    record(a, "a.py"), record(b, "b.py")
+    merged = cli("merge", str(a), str(b), "--into", sparql_server.url, cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    assert sorted(r.name for r in provinstr.open_store(sparql_server.url).runs()) == ["a.py", "b.py"]
+    logs = [*(a / "runs").glob("*.nq"), *(b / "runs").glob("*.nq")]
+    assert sparql_server.quads() == expected_quads(*logs)
+
+
+def test_merge_of_a_folder_that_is_no_store_names_it(tmp_path, cli):
+    (tmp_path / "empty").mkdir()
+    result = cli("merge", str(tmp_path / "empty"), "--into", str(tmp_path / "all"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{tmp_path / 'empty'} is not a provinstr store" in result.stderr
+
+
+def test_runs_of_a_sweep_from_the_environment_share_one_sweep_node(tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    monkeypatch.setenv("PROVINSTR_GROUP", "lr sweep")
+    first, second = record(store, "lr-0.1.py"), record(store, "lr-0.01.py")
+    monkeypatch.delenv("PROVINSTR_GROUP")
+    record(store, "other.py")
+    opened = provinstr.open_store(store)
+    assert sorted((r.name, r.group) for r in opened.runs()) == [
+        ("lr-0.01.py", "lr sweep"), ("lr-0.1.py", "lr sweep"), ("other.py", None)]
+    parts = opened.query("SELECT DISTINCT ?sweep ?run WHERE { ?sweep a pi:Sweep ; rdfs:label 'lr sweep' ; "
+                         "mls:hasPart ?run }")
+    assert {run for _, run in parts.rows} == {first.iri, second.iri}
+    assert len({sweep for sweep, _ in parts.rows}) == 1
+
+
+def test_runs_group_lists_only_the_runs_of_that_sweep(tmp_path, cli):
+    store = tmp_path / "store"
+    record(store, "in-sweep.py", group="sweep-7"), record(store, "alone.py")
+    listed = cli("runs", "--group", "sweep-7", "--store", str(store), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "in-sweep.py" in listed.stdout and "alone.py" not in listed.stdout
