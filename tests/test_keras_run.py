@@ -33,5 +33,5 @@ def test_every_import_style_and_model_style_is_captured_through_provinstr_run(tm
     # the custom GradientTape loop: no Training, but its optimizer and layers are recorded
     assert opened.query("""SELECT ?m WHERE { ?o pi:name "keras.optimizers.SGD" ; pi:sourceLine 69 ;
         pi:attribute [ pi:name "momentum" ; prov:value ?m ] }""", run=run).rows == [(0.5,)]
-    assert opened.query("""ASK { ?l a pi:Layer ; rdfs:label "tape_dense" ; pi:sourceLine 66 }""", run=run)
+    assert opened.query("""ASK { ?l a pi:Layer ; rdfs:label "tape_dense" ; pi:sourceLine 68 }""", run=run)
     assert opened.query("""ASK { ?d pi:elementSpec ?s ; pi:cardinality 4 }""", run=run)

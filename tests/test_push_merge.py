@@ -30,7 +30,7 @@ def test_push_sends_local_runs_and_pushing_twice_adds_nothing(sparql_server, tmp
 
     pushed = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
     assert pushed.returncode == 0, pushed.stderr
-    assert f"pushed 2 of 2 runs" in pushed.stdout
+    assert "pushed 2 of 2 runs" in pushed.stdout
     logs = sorted((local / "runs").glob("*.nq"))
     assert sparql_server.quads() == expected_quads(*logs)
 

@@ -66,7 +66,9 @@ def available_commands() -> set[str]:
 
         command = typer.main.get_command(app)
         return set(getattr(command, "commands", {}) or {command.name})
-    except Exception as error:  # noqa: BLE001 - any failure means: no usable CLI
+    except RuntimeError:  # typer: "Could not get a command" = no command registered at all
+        return set()
+    except Exception as error:  # noqa: BLE001 - any other failure also means: no usable CLI
         say(f"(could not load the provinstr command line: {type(error).__name__}: {error})")
         return set()
 
@@ -110,7 +112,7 @@ class Demo:
         """`provinstr run` the example; ask query (b) from outside while it is still training."""
         heading(f"1. Train DenseED (K={K}, L={L}, {self.epochs} epochs) under provinstr run")
         arguments = [
-            "run", "--rules", str(HERE / "rules.toml"), str(HERE / "train.py"),
+            "run", "--name", f"denseed-K{K}-L{L}", "--rules", str(HERE / "rules.toml"), str(HERE / "train.py"),
             "--K", str(K), "--L", str(L), "--epochs", str(self.epochs), "--out", str(OUT / "model"),
         ]
         if not self.has("run", "training under capture"):
@@ -208,9 +210,14 @@ def _epochs_recorded() -> int:
         return 0
 
 
+# TensorFlow's start-up lines (absl/oneDNN notices) say nothing about the training; the demo leaves them out.
+_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ")
+
+
 def _echo(stream) -> None:
     for line in stream:
-        say("   " + line.rstrip("\n"))
+        if not line.startswith(_NOISE):
+            say("   " + line.rstrip("\n"))
 
 
 def _indent(text: str, prefix: str = "   ") -> str:

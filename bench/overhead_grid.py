@@ -1,0 +1,260 @@
+"""Capture overhead on the seed paper's grid: plain Keras vs `provinstr run` vs mlflow.keras.autolog.
+
+The grid (Keras-Prov, SBBD 2020, section 4): epochs {20, 50, 100} x learning rate {0.0005, 0.001,
+0.002} x weight decay {1e-4, 1e-6} x momentum {0.5, 0.9}, each configuration repeated 5 times, on
+a DenseED-like CNN (bench/models.py) scaled so one training takes seconds on a laptop CPU.
+
+Variants, interleaved inside every repetition (the order rotates from one repetition to the next):
+  plain      python bench/models.py ARGS
+  provinstr  python -m provinstr run --store W/.provinstr bench/models.py ARGS   (default rules)
+  mlflow     the same script with mlflow.keras.autolog(log_models=False), SQLite tracking store
+  mlflow+model                     mlflow.keras.autolog(log_models=True)
+
+Two times per process: the whole process wall time (what the user waits for, as the seed measured
+it) and the in-process time of model.fit (printed by the script). Child CPU seconds (user+sys) and
+peak RSS come from wait4. One warm-up process per variant is run first and not counted (it builds
+the MLflow SQLite schema, Python's bytecode caches and provinstr's rewrite cache).
+
+  python bench/overhead_grid.py --quick             # the documented subset, < 10 min on a quiet machine
+  python bench/overhead_grid.py                     # the full grid, 5 repetitions (hours on 2 cores)
+  python bench/overhead_grid.py --repeat 3 --epochs 20 50
+
+Raw records go to bench/results/grid.json (or --out); bench/report.py turns them into RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+SCRIPT = BENCH / "models.py"
+PYTHON = sys.executable
+
+EPOCHS = (20, 50, 100)
+RATES = (0.0005, 0.001, 0.002)
+DECAYS = (1e-4, 1e-6)
+MOMENTA = (0.5, 0.9)
+VARIANTS = ("plain", "provinstr", "mlflow", "mlflow+model")
+
+# --quick: every epoch count once, the learning-rate / decay / momentum extremes spread over them.
+QUICK = [
+    (20, 0.0005, 1e-4, 0.5),
+    (50, 0.001, 1e-6, 0.9),
+    (100, 0.002, 1e-4, 0.9),
+]
+QUICK_REPEAT = 2
+
+
+def child_env() -> dict[str, str]:
+    """Pinned threads and quiet libraries, the same for every variant."""
+    env = dict(os.environ)
+    env.update({
+        "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1", "PYTHONHASHSEED": "0", "GIT_PYTHON_REFRESH": "quiet",
+        "MLFLOW_TRACKING_URI": "", "PYTHONWARNINGS": "ignore",
+    })
+    env.pop("PROVINSTR_STRICT", None)
+    return env
+
+
+def command(variant: str, args: list[str], work: Path, rules: Path | None = None) -> tuple[list[str], dict]:
+    """The command line and environment of one variant."""
+    env = child_env()
+    if variant == "plain":
+        return [PYTHON, str(SCRIPT), *args], env
+    if variant.startswith("provinstr"):
+        extra = ["--rules", str(rules)] if rules else []
+        return [PYTHON, "-m", "provinstr", "run", "--store", str(work / ".provinstr"), *extra, str(SCRIPT), *args], env
+    if variant.startswith("mlflow"):
+        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlflow.db'}"
+        mode = "model" if variant.endswith("+model") else "nomodel"
+        return [PYTHON, str(SCRIPT), *args, "--mlflow", mode], env
+    raise ValueError(variant)
+
+
+def run_once(variant: str, args: list[str], work: Path, rules: Path | None = None, timeout: float = 1800) -> dict:
+    """Run one training process; its wall, CPU, peak RSS and the script's own BENCH report."""
+    cmd, env = command(variant, args, work, rules)
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = process.communicate(timeout=timeout)  # communicate reaps via waitpid; rusage below
+    wall = time.perf_counter() - start
+    record = {"variant": variant, "wall_s": wall, "rc": process.returncode}
+    usage = getattr(process, "_bench_rusage", None)
+    if usage is not None:
+        record.update(usage)
+    report = [line for line in out.splitlines() if line.startswith("BENCH ")]
+    if process.returncode != 0 or not report:
+        record["error"] = (err or out)[-2000:]
+        return record
+    data = json.loads(report[-1][6:])
+    epochs = data.pop("epoch_s")
+    data["epoch_median_s"] = statistics.median(epochs[1:] or epochs)
+    data["first_epoch_s"] = epochs[0]
+    record.update(data)
+    return record
+
+
+class _Popen(subprocess.Popen):
+    """Popen that keeps the child's own rusage (CPU seconds, peak RSS) from wait4."""
+
+    def _try_wait(self, wait_flags):
+        try:
+            pid, status, usage = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return self.pid, 0
+        if pid == self.pid:
+            self._bench_rusage = {"cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024}
+        return pid, status
+
+
+subprocess.Popen = _Popen  # type: ignore[misc]  # this module's children only; a benchmark, not a library
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        info["loadavg_start"] = Path("/proc/loadavg").read_text().split()[:3]
+    except OSError:
+        pass
+    for package in ("keras", "tensorflow", "mlflow", "pyoxigraph"):
+        try:
+            from importlib.metadata import version
+            info[package] = version(package)
+        except Exception:  # noqa: BLE001
+            info[package] = None
+    sys.path.insert(0, str(ROOT))
+    try:
+        import provinstr
+        info["provinstr"] = provinstr.__version__
+    except Exception:  # noqa: BLE001
+        info["provinstr"] = None
+    return info
+
+
+def script_args(config: tuple, extra: list[str]) -> list[str]:
+    epochs, lr, decay, momentum = config
+    return ["--epochs", str(epochs), "--lr", str(lr), "--decay", str(decay), "--momentum", str(momentum), *extra]
+
+
+def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str], work: Path,
+            rules: Path | None = None, log=print) -> list[dict]:
+    """Warm up each variant once, then run repetition by repetition, variants interleaved (rotating order)."""
+    records = []
+    for variant in variants:
+        warm = run_once(variant, script_args((1, 0.001, 1e-4, 0.9), extra), work, rules)
+        log(f"warm-up {variant:13s} wall {warm['wall_s']:.1f}s" + (f"  ERROR {warm['error'][-300:]}" if "error" in warm else ""))
+    step = 0
+    for rep in range(repeat):
+        for config in configs:
+            order = variants[step % len(variants):] + variants[:step % len(variants)]
+            step += 1
+            for variant in order:
+                record = run_once(variant, script_args(config, extra), work, rules)
+                record.update({"config": list(config), "rep": rep})
+                records.append(record)
+                if "error" in record:
+                    log(f"  {variant} {config} FAILED: {record['error'][-400:]}")
+                else:
+                    log(f"rep {rep} {str(config):28s} {variant:13s} fit {record['fit_s']:6.2f}s  "
+                        f"wall {record['wall_s']:6.2f}s  cpu {record.get('cpu_s', 0):6.2f}s  "
+                        f"rss {record.get('maxrss_mb', 0):5.0f}MB")
+    return records
+
+
+def summarize(records: list[dict], variants: tuple, metric: str = "fit_s") -> list[dict]:
+    """Per configuration: the median of `metric` for each variant and its ratio to plain."""
+    rows = []
+    configs = sorted({tuple(r["config"]) for r in records})
+    for config in configs:
+        row = {"config": config}
+        for variant in variants:
+            values = [r[metric] for r in records if tuple(r["config"]) == config and r["variant"] == variant
+                      and metric in r]
+            row[variant] = statistics.median(values) if values else None
+            row[variant + "_n"] = len(values)
+        for variant in variants[1:]:
+            if row.get(variant) and row.get(variants[0]):
+                row[variant + "_ratio"] = row[variant] / row[variants[0]]
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict], variants: tuple, metric: str) -> str:
+    """A Markdown table: medians, ratios to plain (+x.x %), then median and worst overhead per variant."""
+    head = ["epochs", "lr", "decay", "momentum"] + [f"{v} {metric}" for v in variants] + \
+           [f"{v} vs plain" for v in variants[1:]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [str(c) for c in row["config"]]
+        cells += [f"{row[v]:.2f}" if row.get(v) is not None else "-" for v in variants]
+        cells += [f"{(row[v + '_ratio'] - 1) * 100:+.1f} %" if v + "_ratio" in row else "-" for v in variants[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    for label, pick in (("median", statistics.median), ("worst", max)):
+        cells = [f"**{label}**", "", "", ""] + [""] * len(variants)
+        for v in variants[1:]:
+            ratios = [row[v + "_ratio"] for row in rows if v + "_ratio" in row]
+            cells.append(f"**{(pick(ratios) - 1) * 100:+.1f} %**" if ratios else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} configurations x {QUICK_REPEAT} repetitions")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions per configuration (default 5)")
+    parser.add_argument("--epochs", type=int, nargs="*", default=list(EPOCHS))
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--samples", type=int, default=128, help="training fields per epoch (epoch length)")
+    parser.add_argument("--out", default=str(BENCH / "results" / "grid.json"))
+    parser.add_argument("--work", default=None, help="folder for the stores (default: a fresh temporary one)")
+    options = parser.parse_args()
+
+    if options.quick:
+        configs, repeat = QUICK, options.repeat or QUICK_REPEAT
+    else:
+        configs = list(itertools.product(options.epochs, RATES, DECAYS, MOMENTA))
+        repeat = options.repeat or 5
+    variants = tuple(options.variants)
+    extra = ["--samples", str(options.samples)]
+    work = Path(options.work) if options.work else Path(tempfile.mkdtemp(prefix="provinstr-grid-"))
+    work.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    print(f"{len(configs)} configurations x {repeat} repetitions x {len(variants)} variants; work folder {work}")
+    started = time.perf_counter()
+    records = measure(configs, variants, repeat, extra, work)
+    info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
+    info["seconds"] = time.perf_counter() - started
+    result = {"machine": info, "quick": options.quick, "repeat": repeat, "variants": list(variants),
+              "script_args": extra, "command": " ".join([Path(sys.executable).name, *sys.argv]), "records": records}
+    out = Path(options.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    for metric in ("fit_s", "wall_s", "cpu_s"):
+        print(f"\n## median {metric} per configuration\n")
+        print(format_table(summarize(records, variants, metric), variants, metric))
+    print(f"\nraw records: {out}  ({info['seconds']:.0f} s)")
+    if not options.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
