@@ -35,8 +35,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--L", type=int, default=4, help="dense block layers")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mlflow", choices=("off", "nomodel", "model"), default="off",
-                        help="mlflow.keras.autolog at the top: off, log_models=False, log_models=True")
+    parser.add_argument("--mlflow", choices=("off", "nomodel", "model", "batch"), default="off",
+                        help="mlflow.keras.autolog at the top: off, log_models=False, log_models=True, "
+                             "or per batch (log_every_n_steps=1, log_models=False)")
     return parser.parse_args(argv)
 
 
@@ -45,7 +46,10 @@ ARGS = parse_arguments()
 if ARGS.mlflow != "off":  # "the same script + mlflow.keras.autolog() at the top"
     import mlflow
 
-    mlflow.keras.autolog(log_models=ARGS.mlflow == "model", silent=True)
+    if ARGS.mlflow == "batch":
+        mlflow.keras.autolog(log_models=False, log_every_epoch=False, log_every_n_steps=1, silent=True)
+    else:
+        mlflow.keras.autolog(log_models=ARGS.mlflow == "model", silent=True)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

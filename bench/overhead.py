@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--samples", type=int, default=4000)
+    parser.add_argument("--samples", type=int, default=1500)
     args = parser.parse_args(argv)
     rules = load_rule_file(REPO / "rules" / "keras.toml")
     fit_rule = next(r for r in rules if r.id == "keras.fit")

@@ -70,16 +70,21 @@ def child_env() -> dict[str, str]:
 
 
 def command(variant: str, args: list[str], work: Path, rules: Path | None = None) -> tuple[list[str], dict]:
-    """The command line and environment of one variant."""
+    """The command line and environment of one variant.
+
+    provinstr-NAME uses the rule file WORK/rules-provinstr-NAME.toml when there is one (bench/short_epochs.py
+    writes them); mlflow-batch logs every batch instead of every epoch.
+    """
     env = child_env()
     if variant == "plain":
         return [PYTHON, str(SCRIPT), *args], env
     if variant.startswith("provinstr"):
-        extra = ["--rules", str(rules)] if rules else []
+        rules = rules or (work / f"rules-{variant}.toml")
+        extra = ["--rules", str(rules)] if rules.exists() else []
         return [PYTHON, "-m", "provinstr", "run", "--store", str(work / ".provinstr"), *extra, str(SCRIPT), *args], env
     if variant.startswith("mlflow"):
         env["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlflow.db'}"
-        mode = "model" if variant.endswith("+model") else "nomodel"
+        mode = "model" if variant.endswith("+model") else "batch" if variant.endswith("-batch") else "nomodel"
         return [PYTHON, str(SCRIPT), *args, "--mlflow", mode], env
     raise ValueError(variant)
 

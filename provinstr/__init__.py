@@ -2,7 +2,6 @@
 
 __version__ = "0.1.0"
 
-from provinstr.analysis.catalog import open_store  # noqa: E402
 from provinstr.capture.api import (  # noqa: E402
     flush,
     log_hyperparameter,
@@ -11,6 +10,15 @@ from provinstr.capture.api import (  # noqa: E402
     transformation,
 )
 from provinstr.capture.run import Run, active_run, current_run  # noqa: E402
+
+
+def __getattr__(name: str):
+    # open_store reads stores (rdflib, analysis): imported on first use, so `provinstr run` starts sooner.
+    if name == "open_store":
+        from provinstr.analysis.catalog import open_store
+
+        return open_store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run(name: str | None = None, store: str | None = None, group: str | None = None, **options) -> Run:

@@ -50,7 +50,8 @@ print(json.dumps({"counts": counts, "errors": errors}))
 
 def python(tmp_path, name: str, source: str, *args: str) -> subprocess.Popen:
     script = tmp_path / name
-    script.write_text(textwrap.dedent(source))
+    if not script.exists():  # rewriting it while another process starts to read it would race
+        script.write_text(textwrap.dedent(source))
     return subprocess.Popen(
         [sys.executable, str(script), *args], cwd=tmp_path, env=os.environ.copy(),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import provinstr
+import pytest
 from conftest import REPO
 
 DENSEED = REPO / "examples" / "denseed"
@@ -47,6 +48,23 @@ def test_denseed_under_provinstr_run_answers_seed_queries_a_and_b(tmp_path, cli)
         ' ?a pi:name ?name ; prov:value ?value } } ORDER BY ?name'
     ).rows
     assert ("padding", "same") in encoder and ("strides", 2) in encoder
+
+
+def test_digits_under_provinstr_run_records_reduce_lr_on_plateau_halving_the_learning_rate(tmp_path, cli):
+    store = tmp_path / "store"
+    result = cli("run", str(DIGITS / "train.py"), "--epochs", "8", "--out", str(tmp_path / "model"),
+                 cwd=tmp_path, env={"PROVINSTR_STORE": str(store)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    adaptations = provinstr.open_store(store).query(
+        'SELECT ?epoch ?old ?new ?trigger WHERE { GRAPH ?run { ?a a pi:Adaptation ; pi:epoch ?epoch ;'
+        ' pi:trigger ?trigger ; prov:used ?u ; prov:generated ?g .'
+        ' ?u pi:name "learning_rate" ; prov:value ?old . ?g pi:name "learning_rate" ; prov:value ?new } }'
+        ' ORDER BY ?epoch'
+    ).rows
+    assert adaptations, "the plateau callback never acted within 8 epochs"
+    epoch, old, new, trigger = adaptations[0]
+    assert 0 < epoch < 8 and new == pytest.approx(old / 2) and "ReduceLROnPlateau" in trigger
 
 
 def test_digits_example_runs_with_plain_python_and_saves_its_model(tmp_path):

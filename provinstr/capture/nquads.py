@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import re
 from typing import Any, Iterable
 
 from rdflib.term import URIRef
@@ -17,6 +18,7 @@ _BOOLEAN = f"<{XSD.boolean}>"
 _DATETIME = f"<{XSD.dateTime}>"
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r'[\\"\n\r]').search
 
 
 class IRI(str):
@@ -50,33 +52,61 @@ def plain_value(value: Any) -> Any:
 
 def literal(value: Any) -> str:
     """The N-Quads term for a Python value: typed as the vocabulary contract says, containers as JSON."""
+    fast = _BY_TYPE.get(type(value))  # the writer renders millions of these: common types skip the checks
+    if fast is not None:
+        return fast(value)
     value = plain_value(value)
     if isinstance(value, _IRI_TYPES):
         return f"<{value}>"
     if isinstance(value, bool):
-        return f'"{"true" if value else "false"}"^^{_BOOLEAN}'
+        return _boolean(value)
     if isinstance(value, int):
-        return f'"{value}"^^{_INTEGER}'
+        return _integer(int(value))
     if isinstance(value, float):
-        if math.isnan(value):
-            text = "NaN"
-        elif math.isinf(value):
-            text = "INF" if value > 0 else "-INF"
-        else:
-            text = repr(float(value))  # numpy.float64 is a float whose repr is "np.float64(...)"
-        return f'"{text}"^^{_DOUBLE}'
+        return _double(float(value))  # numpy.float64 is a float whose repr is not a number
     if isinstance(value, _dt.datetime):
-        return f'"{value.isoformat()}"^^{_DATETIME}'
+        return _datetime(value)
     if isinstance(value, str):
-        text = value
-    elif isinstance(value, (list, tuple, dict)):
-        text = json.dumps(value, default=_json_default, sort_keys=isinstance(value, dict))
-    else:
-        text = str(value)
+        return _string(str(value))
+    if isinstance(value, (list, tuple, dict)):
+        return _string(json.dumps(value, default=_json_default, sort_keys=isinstance(value, dict)))
+    return _string(str(value))
+
+
+def _string(text: str) -> str:
     if not text.isascii():
         # A lone surrogate cannot be written as UTF-8; it must not make the whole log unwritable.
         text = text.encode("utf-8", "replace").decode("utf-8")
-    return '"' + text.translate(_ESCAPES) + '"'
+    if _NEEDS_ESCAPE(text):
+        text = text.translate(_ESCAPES)
+    return f'"{text}"'
+
+
+def _double(value: float) -> str:
+    if math.isfinite(value):
+        return f'"{value!r}"^^{_DOUBLE}'
+    return f'"{"NaN" if math.isnan(value) else ("INF" if value > 0 else "-INF")}"^^{_DOUBLE}'
+
+
+def _integer(value: int) -> str:
+    return f'"{value}"^^{_INTEGER}'
+
+
+def _boolean(value: bool) -> str:
+    return f'"{"true" if value else "false"}"^^{_BOOLEAN}'
+
+
+def _datetime(value: _dt.datetime) -> str:
+    return f'"{value.isoformat()}"^^{_DATETIME}'
+
+
+def _iri(value: str) -> str:
+    return f"<{value}>"
+
+
+_BY_TYPE = {
+    str: _string, IRI: _iri, URIRef: _iri, int: _integer, bool: _boolean, float: _double, _dt.datetime: _datetime
+}
 
 
 def _json_default(value: Any) -> Any:

@@ -1,24 +1,69 @@
-"""The `provinstr` command line: each module registers the commands of one area on `app`."""
+"""The `provinstr` command line: each module registers the commands of one area on `app`.
+
+The command modules (and typer, rich, rdflib behind them) are imported on first use of `app`,
+so `provinstr run` starts the user's script without them (see provinstr.cli.quick_run).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+import types
 
-from provinstr.cli import store_commands  # noqa: F401  (registers runs, query, export, reindex)
-from provinstr.cli import analysis_commands  # noqa: F401  (registers show, compare, graph, plot, watch, steer)
-from provinstr.cli import capture_commands  # noqa: F401  (registers run, rewrite)
-from provinstr.cli import remote_commands  # noqa: F401  (registers push, merge)
-from provinstr.cli.app import UsageError, app, fail
+# Imported when `app` is first used; add a new command module here rather than as an import line.
+COMMAND_MODULES = (
+    "provinstr.cli.store_commands",  # runs, query, export, reindex, validate
+    "provinstr.cli.analysis_commands",  # show, compare, graph, plot, watch, steer
+    "provinstr.cli.capture_commands",  # run, rewrite
+    "provinstr.cli.remote_commands",  # push, merge
+)
 
 __all__ = ["app", "main"]
 
 
+def _typer_app():
+    """The typer application with every command module's commands registered."""
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
+    return importlib.import_module("provinstr.cli.app").app
+
+
+class _Package(types.ModuleType):
+    """`provinstr.cli.app` means the typer application (as it always has), not the submodule of that name."""
+
+    @property
+    def app(self):
+        return _typer_app()
+
+    @app.setter
+    def app(self, value) -> None:
+        pass  # the import system binds the submodule provinstr.cli.app here; the name stays the application
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str):
+    if name in ("UsageError", "fail", "console", "err_console"):
+        return getattr(importlib.import_module("provinstr.cli.app"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main() -> None:
     """Entry point of the console script: known errors become one clear message and exit code 2."""
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["run"]:
+        from provinstr.cli.quick_run import quick_run
+
+        code = quick_run(arguments[1:])
+        if code is not None:
+            raise SystemExit(code)
+
+    from provinstr.cli.app import UsageError, fail
     from provinstr.store import StoreError
 
     try:
-        app()
+        _typer_app()()
     except (StoreError, UsageError) as error:
         fail(str(error))
         sys.exit(2)

@@ -34,15 +34,51 @@ class Plan:
 
 
 def make_plan(source: str, rules: Sequence[Rule], filename: str = "<string>") -> Plan:
-    """Parse `source` with libcst and match its calls against the rules (raises libcst.ParserSyntaxError)."""
+    """Match the calls of `source` against the rules (raises SyntaxError or libcst.ParserSyntaxError).
+
+    Names resolve as libcst's QualifiedNameProvider resolves them. Most scripts need no libcst: when
+    every call a rule could match names a module-level import (or nothing a rule could match), the
+    names are resolved from the `ast` tree, exactly as libcst would; anything else goes to libcst.
+    """
+    from provinstr.rewrite import quickplan
+
+    matches = quickplan.find_matches(source, rules)
+    if matches is None:
+        matches = libcst_matches(source, rules)
+    return Plan(filename, tuple(sorted(matches, key=lambda m: (m.line, m.column, -m.end_line, -m.end_column))))
+
+
+def libcst_matches(source: str, rules: Sequence[Rule]) -> list[Match]:
+    """The calls the rules match, found with libcst's scope analysis over the whole module."""
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
     wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     finder = _finder_class()(list(rules))
     wrapper.visit(finder)
-    matches = sorted(finder.matches, key=lambda m: (m.line, m.column, -m.end_line, -m.end_column))
-    return Plan(filename, tuple(matches))
+    return finder.matches
+
+
+def match_rules(rules: Sequence[Rule], qualified: Sequence[str], spelled: str | None,
+                attribute: str | None) -> tuple[list[str], str | None]:
+    """The ids of the rules a call matches and the name it matched by (the first hit, in the rules' order).
+
+    `qualified` are the callee's normalised qualified names, sorted; `spelled` its name when the
+    callee is a plain name; `attribute` the method name when it is an attribute.
+    """
+    ids: list[str] = []
+    name = None
+    for rule in rules:
+        hit = next((q for q in qualified if rule.matches_name(q)), None)
+        if hit is None and rule.method and attribute == rule.method:
+            hit = attribute
+        if hit is None and rule.functions:
+            hit = next((f for f in rule.functions
+                        if spelled == f or any(q.endswith("." + f) for q in qualified)), None)
+        if hit is not None:
+            ids.append(rule.id)
+            name = name or hit
+    return ids, name
 
 
 def rules_used(plan: Plan, rules: Sequence[Rule]) -> list[Rule]:
@@ -96,16 +132,16 @@ def _finder_class():
     if _FINDER is not None:
         return _FINDER
     import libcst as cst
-    from libcst.metadata import PositionProvider, QualifiedNameProvider
+    from libcst.metadata import PositionProvider, ScopeProvider
 
     class Finder(cst.CSTVisitor):
-        METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+        # ScopeProvider, asked only about callees, gives what QualifiedNameProvider would
+        # (it calls scope.get_qualified_names_for for every node of the module: twice the work).
+        METADATA_DEPENDENCIES = (ScopeProvider, PositionProvider)
 
         def __init__(self, rules: list[Rule]) -> None:
             super().__init__()
             self.rules = rules
-            self.methods = {rule.method for rule in rules if rule.method}
-            self.functions = {name for rule in rules for name in rule.functions}
             self.matches: list[Match] = []
 
         def visit_Call(self, node: cst.Call) -> None:
@@ -114,21 +150,12 @@ def _finder_class():
                 return
             if not isinstance(func, (cst.Name, cst.Attribute)):
                 return  # `Dense(3)(x)` calls what a call returned: not a name a rule can match
-            qualified = sorted(normalise(q.name) for q in self.get_metadata(QualifiedNameProvider, func, set()))
+            scope = self.get_metadata(ScopeProvider, func, None)
+            names = scope.get_qualified_names_for(func) if scope is not None else ()
+            qualified = sorted(normalise(q.name) for q in names)
             spelled = func.value if isinstance(func, cst.Name) else None
             attribute = func.attr.value if isinstance(func, cst.Attribute) else None
-            ids: list[str] = []
-            name = None
-            for rule in self.rules:
-                hit = next((q for q in qualified if rule.matches_name(q)), None)
-                if hit is None and rule.method and attribute == rule.method:
-                    hit = attribute
-                if hit is None and rule.functions:
-                    hit = next((f for f in rule.functions
-                                if spelled == f or any(q.endswith("." + f) for q in qualified)), None)
-                if hit is not None:
-                    ids.append(rule.id)
-                    name = name or hit
+            ids, name = match_rules(self.rules, qualified, spelled, attribute)
             if ids:
                 where = self.get_metadata(PositionProvider, func)
                 self.matches.append(Match(where.start.line, where.start.column, where.end.line, where.end.column,

@@ -1,0 +1,156 @@
+"""Regenerate bench/RESULTS.md and bench/results/overhead.png from the raw results in bench/results/.
+
+  python bench/report.py
+
+Reads grid.json (bench/overhead_grid.py), short_epochs.json (bench/short_epochs.py) and scale.json
+(bench/scale.py); a missing file is reported as not measured. NOTES below is the hand-written reading
+of the committed numbers: update it when the numbers change.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+sys.path.insert(0, str(BENCH))
+
+from overhead_grid import format_table, summarize  # noqa: E402
+
+NOTES_FILE = RESULTS / "notes.md"  # the hand-written reading of these numbers, included verbatim
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def machine_lines(info: dict) -> list[str]:
+    keys = ("cpu", "cores", "platform", "python", "tensorflow", "keras", "mlflow", "pyoxigraph", "provinstr",
+            "date", "loadavg_start", "loadavg_end", "seconds")
+    return [f"- {k}: {info.get(k)}" for k in keys if k in info]
+
+
+def ratios(rows: list[dict], variant: str) -> list[float]:
+    return [row[variant + "_ratio"] for row in rows if variant + "_ratio" in row]
+
+
+def plot(rows_by_metric: dict[str, list[dict]], variants: list[str], path: Path) -> bool:
+    """Overhead (%) per configuration for each captured variant, fit time and process wall time side by side."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    metrics = list(rows_by_metric)
+    figure, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.2), sharey=False)
+    axes = axes if len(metrics) > 1 else [axes]
+    for axis, metric in zip(axes, metrics):
+        rows = rows_by_metric[metric]
+        labels = ["/".join(str(c) for c in row["config"]) for row in rows]
+        width = 0.8 / (len(variants) - 1)
+        for i, variant in enumerate(variants[1:]):
+            values = [(row.get(variant + "_ratio", float("nan")) - 1) * 100 for row in rows]
+            axis.bar([x + i * width for x in range(len(rows))], values, width, label=variant)
+        axis.axhline(2.5, color="red", linestyle="--", linewidth=1, label="seed's 2.5 %")
+        axis.axhline(0, color="black", linewidth=0.6)
+        axis.set_xticks([x + width * (len(variants) - 2) / 2 for x in range(len(rows))])
+        axis.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+        axis.set_ylabel("overhead vs plain Keras (%)")
+        axis.set_xlabel("epochs / lr / weight decay / momentum")
+        axis.set_title({"fit_s": "in-process model.fit time", "wall_s": "whole process wall time",
+                        "cpu_s": "process CPU time"}.get(metric, metric))
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return True
+
+
+def grid_section(grid: dict) -> list[str]:
+    variants = grid["variants"]
+    lines = ["## 1. The seed's grid", "",
+             f"Command: `{grid['command']}` ({'--quick subset' if grid.get('quick') else 'full grid'}; "
+             f"{grid['repeat']} repetitions per configuration; script arguments {' '.join(grid['script_args'])}).", ""]
+    failures = [r for r in grid["records"] if "error" in r]
+    rows_by_metric = {}
+    for metric, title in (("fit_s", "in-process model.fit seconds (the seed's overhead)"),
+                          ("wall_s", "whole process wall seconds (what the user waits for)"),
+                          ("cpu_s", "process CPU seconds, user+sys (least sensitive to other load)")):
+        rows = summarize(grid["records"], tuple(variants), metric)
+        rows_by_metric[metric] = rows
+        lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric), ""]
+    if plot({m: rows_by_metric[m] for m in ("fit_s", "wall_s")}, variants, RESULTS / "overhead.png"):
+        lines += ["![overhead per configuration](results/overhead.png)", ""]
+    memory = summarize(grid["records"], tuple(variants), "maxrss_mb")
+    lines += ["### Peak memory of the training process (MB, max RSS, median per configuration)", "",
+              format_table(memory, tuple(variants), "maxrss_mb"), ""]
+    if failures:
+        lines += [f"{len(failures)} processes failed; first error: `{failures[0]['error'][-300:]}`", ""]
+    return lines
+
+
+def short_section(short: dict) -> list[str]:
+    variants = short["variants"]
+    plain = [r["epoch_median_s"] for r in short["records"] if r["variant"] == "plain" and "epoch_median_s" in r]
+    lines = ["## 2. Short epochs", "",
+             f"Command: `{short['command']}` ({short['repeat']} repetitions; script arguments "
+             f"{' '.join(short['script_args'])}; plain epoch median "
+             f"{statistics.median(plain):.3f} s by the script's own epoch timer).", ""]
+    for metric, title in (("steady_epoch_s", "seconds per epoch after the first, (fit - epoch 0) / (epochs - 1)"),
+                          ("fit_s", "in-process model.fit seconds"),
+                          ("wall_s", "whole process wall seconds"),
+                          ("cpu_s", "process CPU seconds")):
+        rows = summarize(short["records"], tuple(variants), metric)
+        lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric), ""]
+    return lines
+
+
+def scale_section(scale: dict) -> list[str]:
+    lines = ["## 3. Scale: query latency", "", f"Command: `{scale['command']}`. Each command is a new process "
+             "(`python -m provinstr ... --store S`), as a user runs it; 'first' is the first call after the runs "
+             "were written (it brings the index up to date), 'warm' the median of the next calls. "
+             f"`provinstr runs` on an empty store (the CLI's start-up): median "
+             f"{statistics.median(scale['empty_store_runs_s']):.2f} s.", "",
+             "| runs | store (MB of logs) | write (runs/s) | command | first (s) | warm (s) |", "|---|---|---|---|---|---|"]
+    for row in scale["rows"]:
+        lines.append(f"| {row['runs']} | {row['store_mb']:.1f} | | {row['command']} | {row['first_s']:.2f} | "
+                     f"{row['warm_s']:.2f} |" + (" error |" if "error" in row else ""))
+    sizes = sorted({row["runs"] for row in scale["rows"]})
+    written, previous = {}, 0
+    for size in sizes:
+        row = next(r for r in scale["rows"] if r["runs"] == size)
+        written[size] = (size - previous) / row["write_s"]
+        previous = size
+    lines = [line if "| |" not in line else line.replace("| |", f"| {written[int(line.split('|')[1])]:.1f} |", 1)
+             for line in lines]
+    lines.append("")
+    return lines
+
+
+def main() -> None:
+    grid, short, scale = load("grid.json"), load("short_epochs.json"), load("scale.json")
+    out = ["# provinstr capture overhead: results", "",
+           "Regenerated by `python bench/report.py` from the raw records in `bench/results/` "
+           "(grid.json, short_epochs.json, scale.json). Benchmarks: bench/overhead_grid.py, bench/short_epochs.py, "
+           "bench/scale.py; the training script is bench/models.py (a DenseED-like CNN: conv, encoder, dense block "
+           "K=12 L=4, decoder; SGD with momentum and weight decay; MSE; TensorFlow pinned to 1 intra-op and "
+           "1 inter-op thread).", ""]
+    info = (grid or short or scale or {}).get("machine")
+    if info:
+        out += ["## Machine and conditions", "", *machine_lines(info), ""]
+    if NOTES_FILE.exists():
+        out += [NOTES_FILE.read_text().strip(), ""]
+    out += grid_section(grid) if grid else ["## 1. The seed's grid", "", "Not measured (no results/grid.json).", ""]
+    out += short_section(short) if short else ["## 2. Short epochs", "", "Not measured (no results/short_epochs.json).", ""]
+    out += scale_section(scale) if scale else ["## 3. Scale", "", "Not measured (no results/scale.json).", ""]
+    (BENCH / "RESULTS.md").write_text("\n".join(out))
+    print(f"wrote {BENCH / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()
