@@ -95,3 +95,44 @@ def test_run_m_runs_a_module_as_main_with_its_arguments(tmp_path, cli, store_dir
     assert done.stdout == "__main__ tool ['a', '-b'] tool.helper\n"
     (run,) = provinstr.open_store(store_dir).runs()
     assert run.status == "completed"
+
+
+QUICK_COMMAND_LINES = [
+    ["train.py"],
+    ["train.py", "--epochs", "3", "--help", "-m", "x"],
+    ["--store", "s", "--name=n", "--rules", "a.toml", "--rules=b.toml", "train.py", "--rules", "c"],
+    ["-m", "pkg.mod", "a", "--store", "s"],
+    ["--module=pkg", "--store", "s"],
+    ["--", "train.py", "--", "x"],
+    ["--name", "-x", "train.py"],
+    ["--help"],
+    ["--store"],
+    ["--unknown", "train.py"],
+    ["-mpkg"],
+    ["-m=pkg"],
+    [],
+]
+
+
+def test_run_command_lines_read_without_typer_mean_what_typer_reads(monkeypatch):
+    import typer
+
+    from provinstr.cli import app
+    from provinstr.cli.quick_run import parse
+
+    command = typer.main.get_command(app).commands["run"]
+    for line in QUICK_COMMAND_LINES:
+        quick = parse(line)
+        if quick is None:
+            continue  # left to typer
+        params = command.make_context("run", list(line)).params
+        assert quick.script == params["script"] and quick.args == list(params["args"] or ()), line
+        assert quick.module == params["module"] and quick.store == params["store"] and quick.name == params["name"]
+        assert [str(r) for r in params["rules"] or ()] == quick.rules, line
+
+
+def test_run_starts_the_script_without_the_cli_and_query_libraries(tmp_path, cli, store_dir):
+    (tmp_path / "modules.py").write_text(
+        "import sys\nprint(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'rich', 'pydantic', 'libcst'}))\n")
+    done = cli("run", "--store", str(store_dir), "modules.py", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == "[]\n", done.stderr
