@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -161,8 +162,12 @@ def script_args(config: tuple, extra: list[str]) -> list[str]:
 
 
 def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str], work: Path,
-            rules: Path | None = None, log=print) -> list[dict]:
-    """Warm up each variant once, then run repetition by repetition, variants interleaved (rotating order)."""
+            rules: Path | None = None, log=print, partial: Path | None = None) -> list[dict]:
+    """Warm up each variant once, then run repetition by repetition, variants interleaved (rotating order).
+
+    With `partial`, the records so far are rewritten there (JSON lines) after every process, so a run
+    cut short still leaves its numbers.
+    """
     records = []
     for variant in variants:
         warm = run_once(variant, script_args((1, 0.001, 1e-4, 0.9), extra), work, rules)
@@ -176,12 +181,16 @@ def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str]
                 record = run_once(variant, script_args(config, extra), work, rules)
                 record.update({"config": list(config), "rep": rep})
                 records.append(record)
+                if partial is not None:
+                    with open(partial, "a") as handle:
+                        handle.write(json.dumps(record) + "\n")
                 if "error" in record:
                     log(f"  {variant} {config} FAILED: {record['error'][-400:]}")
                 else:
                     log(f"rep {rep} {str(config):28s} {variant:13s} fit {record['fit_s']:6.2f}s  "
                         f"wall {record['wall_s']:6.2f}s  cpu {record.get('cpu_s', 0):6.2f}s  "
-                        f"rss {record.get('maxrss_mb', 0):5.0f}MB")
+                        f"rss {record.get('maxrss_mb', 0):5.0f}MB  epoch0 {record['first_epoch_s']:.2f}s  "
+                        f"epoch {record['epoch_median_s']:.3f}s")
     return records
 
 
@@ -222,6 +231,40 @@ def format_table(rows: list[dict], variants: tuple, metric: str) -> str:
     return "\n".join(lines)
 
 
+_LOG_LINE = re.compile(r"^rep (\d+) \(([^)]*)\)\s+(\S+)\s+fit\s+([\d.]+)s\s+wall\s+([\d.]+)s\s+cpu\s+([\d.]+)s"
+                       r"\s+rss\s+([\d.]+)MB(?:\s+epoch0\s+([\d.]+)s\s+epoch\s+([\d.]+)s)?")
+
+
+def records_from_log(text: str) -> list[dict]:
+    """The records of a run cut short, rebuilt from its printed progress lines (fit, wall, cpu, rss)."""
+    records = []
+    for line in text.splitlines():
+        match = _LOG_LINE.match(line)
+        if not match:
+            continue
+        rep, config, variant, fit, wall, cpu, rss, first, epoch = match.groups()
+        record = {"variant": variant, "rep": int(rep), "config": [float(c) if "." in c or "e" in c else int(c)
+                                                                  for c in config.split(", ")],
+                  "fit_s": float(fit), "wall_s": float(wall), "cpu_s": float(cpu), "maxrss_mb": float(rss),
+                  "from_log": True}
+        if first is not None:
+            record.update({"first_epoch_s": float(first), "epoch_median_s": float(epoch)})
+        records.append(record)
+    return records
+
+
+def measured_command() -> str:
+    """This command line as it measured (without --from-log LOG / --out FILE)."""
+    argv, kept = sys.argv[1:], []
+    while argv:
+        arg = argv.pop(0)
+        if arg in ("--from-log", "--out"):
+            argv = argv[1:]
+        elif not arg.startswith(("--from-log=", "--out=")):
+            kept.append(arg)
+    return " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *kept])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} configurations x {QUICK_REPEAT} repetitions")
@@ -231,6 +274,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=128, help="training fields per epoch (epoch length)")
     parser.add_argument("--out", default=str(BENCH / "results" / "grid.json"))
     parser.add_argument("--work", default=None, help="folder for the stores (default: a fresh temporary one)")
+    parser.add_argument("--from-log", default=None, metavar="LOG",
+                        help="measure nothing: rebuild the records of a run cut short from its printed output")
     options = parser.parse_args()
 
     if options.quick:
@@ -243,15 +288,22 @@ def main() -> None:
     work = Path(options.work) if options.work else Path(tempfile.mkdtemp(prefix="provinstr-grid-"))
     work.mkdir(parents=True, exist_ok=True)
     info = machine()
-    print(f"{len(configs)} configurations x {repeat} repetitions x {len(variants)} variants; work folder {work}")
+    out = Path(options.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    records = measure(configs, variants, repeat, extra, work)
+    if options.from_log:
+        records = records_from_log(Path(options.from_log).read_text())
+        info["note"] = f"records rebuilt from the progress lines of a run cut short ({options.from_log})"
+        repeat = max((r["rep"] for r in records), default=-1) + 1
+    else:
+        print(f"{len(configs)} configurations x {repeat} repetitions x {len(variants)} variants; work folder {work}")
+        partial = out.with_suffix(".partial.jsonl")
+        partial.unlink(missing_ok=True)
+        records = measure(configs, variants, repeat, extra, work, partial=partial)
     info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
     info["seconds"] = time.perf_counter() - started
     result = {"machine": info, "quick": options.quick, "repeat": repeat, "variants": list(variants),
-              "script_args": extra, "command": " ".join([Path(sys.executable).name, *sys.argv]), "records": records}
-    out = Path(options.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+              "script_args": extra, "command": measured_command(), "records": records}
     out.write_text(json.dumps(result, indent=1))
     for metric in ("fit_s", "wall_s", "cpu_s"):
         print(f"\n## median {metric} per configuration\n")

@@ -56,9 +56,12 @@ def main(n: int) -> None:
     started = time.perf_counter()
     count = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?m a pi:Metric }").rows[0][0]
     ingest = time.perf_counter() - started
-    started = time.perf_counter()
-    store.query("SELECT ?v WHERE { ?m pi:name 'loss' ; pi:epoch 7 ; prov:value ?v }")
-    point = time.perf_counter() - started
+    # Oxigraph joins patterns in the order written: the selective one first is much faster.
+    point = {}
+    for order, where in (("selective first", "?m pi:epoch 7 ; pi:name 'loss'"), ("broad first", "?m pi:name 'loss' ; pi:epoch 7")):
+        started = time.perf_counter()
+        store.query(f"SELECT ?v WHERE {{ {where} ; prov:value ?v }}")
+        point[order] = time.perf_counter() - started
 
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, {n:,} metrics per measurement")
     print(f"log_metric, training thread   {burst_metric / n * 1e6:9.2f} us/call  (bursts of {BURST:,})")
@@ -66,7 +69,8 @@ def main(n: int) -> None:
     print(f"sustained log_metric          {n / sustained:9,.0f} metrics/s into the log "
           f"({lines_sustained / sustained:,.0f} quads/s, {bytes_sustained / sustained / 1e6:.1f} MB/s)")
     print(f"index ingest, first query     {ingest:9.2f} s for {lines:,} quads ({lines / ingest:,.0f} quads/s)")
-    print(f"point query, index up to date {point * 1e3:9.1f} ms  ({count:,} metrics in the store)")
+    for order, seconds in point.items():
+        print(f"point query, {order:<16} {seconds * 1e3:9.1f} ms  ({count:,} metrics in the store, index up to date)")
 
 
 if __name__ == "__main__":

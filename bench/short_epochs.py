@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from overhead_grid import BENCH, ROOT, format_table, machine, measure, summarize
+from overhead_grid import BENCH, ROOT, format_table, machine, measure, measured_command, records_from_log, summarize
 
 VARIANTS = ("plain", "provinstr-epoch", "provinstr-batch", "mlflow", "mlflow-batch")
 CONFIG = (100, 0.001, 1e-4, 0.9)
@@ -54,7 +54,7 @@ def write_rules(work: Path) -> None:
 
 def add_steady(records: list[dict]) -> None:
     for record in records:
-        if "fit_s" in record:
+        if "first_epoch_s" in record:
             epochs = record["config"][0]
             record["steady_epoch_s"] = (record["fit_s"] - record["first_epoch_s"]) / (epochs - 1)
 
@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=CONFIG[0])
     parser.add_argument("--out", default=str(BENCH / "results" / "short_epochs.json"))
     parser.add_argument("--work", default=None)
+    parser.add_argument("--from-log", default=None, metavar="LOG",
+                        help="measure nothing: rebuild the records of a run cut short from its printed output")
     options = parser.parse_args()
     repeat = options.repeat or (3 if options.quick else 5)
     config = (options.epochs, *CONFIG[1:])
@@ -74,14 +76,21 @@ def main() -> None:
     write_rules(work)
     info = machine()
     started = time.perf_counter()
-    records = measure([config], VARIANTS, repeat, SCRIPT_ARGS, work)
+    out = Path(options.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if options.from_log:
+        records = records_from_log(Path(options.from_log).read_text())
+        info["note"] = f"records rebuilt from the progress lines of a run cut short ({options.from_log})"
+        repeat = max((r["rep"] for r in records), default=-1) + 1
+    else:
+        partial = out.with_suffix(".partial.jsonl")
+        partial.unlink(missing_ok=True)
+        records = measure([config], VARIANTS, repeat, SCRIPT_ARGS, work, partial=partial)
     add_steady(records)
     info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     info["seconds"] = time.perf_counter() - started
-    out = Path(options.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": info, "repeat": repeat, "variants": list(VARIANTS),
-                               "script_args": SCRIPT_ARGS, "command": " ".join(["python", *sys.argv]),
+                               "script_args": SCRIPT_ARGS, "command": measured_command(),
                                "records": records}, indent=1))
     plain = [r["epoch_median_s"] for r in records if r["variant"] == "plain" and "epoch_median_s" in r]
     if plain:

@@ -70,3 +70,30 @@ def test_sigterm_marks_the_run_failed_and_still_ends_the_process_by_that_signal(
     assert process.returncode == -signal.SIGTERM
     [run] = open_store(tmp_path / ".provinstr").runs()
     assert run.status == "failed" and run.error == "terminated by signal SIGTERM"
+
+
+def test_a_forked_child_that_outlives_a_killed_parent_does_not_keep_its_run_alive(tmp_path):
+    # Data-loader workers are forked children; they must not hold the parent's log lock.
+    child_pid_file = tmp_path / "child.pid"
+    process = start(tmp_path, 1, after=f"""
+import os
+pid = os.fork()
+if pid == 0:
+    time.sleep(120)
+    os._exit(0)
+open({str(child_pid_file)!r}, "w").write(str(pid))
+print("forked", flush=True)
+time.sleep(120)
+""")
+    assert process.stdout.readline().strip() == "forked"
+    child = int(child_pid_file.read_text())
+    try:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)  # not communicate(): the child still holds the output pipes
+        os.kill(child, 0)  # the child still lives
+        [run] = open_store(tmp_path / ".provinstr").runs()
+        assert run.status == "interrupted"
+    finally:
+        os.kill(child, signal.SIGKILL)
+        process.stdout.close()
+        process.stderr.close()

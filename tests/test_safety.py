@@ -140,6 +140,9 @@ class _FullHandle:
             return self.handle.write(bytes(data[:37]))
         raise OSError(errno.ENOSPC, "No space left on device")
 
+    def __getattr__(self, name):  # close() and the rest behave as the real handle's
+        return getattr(self.handle, name)
+
 
 @pytest.fixture
 def small_disk(tmp_path):
@@ -191,3 +194,16 @@ def test_in_strict_mode_a_full_disk_raises_and_the_data_still_arrives_when_it_fr
     assert failures and {error.errno for error in failures} == {errno.ENOSPC}
     store = readable_copy(small_disk.path / "store", tmp_path)
     assert store.query("SELECT (COUNT(?m) AS ?n) WHERE { ?m a pi:Metric }").rows == [(21,)]
+
+
+def test_statements_a_full_disk_never_takes_back_are_reported_as_lost(small_disk, tmp_path, lenient):
+    with pytest.warns(ProvinstrWarning) as warned:
+        with provinstr.run(name="never-freed", store=small_disk.path / "store") as run:
+            provinstr.flush()
+            small_disk.fill(run)
+            provinstr.log_metric("loss", 0.5, epoch=0)
+        small_disk.free(run)
+    messages = [str(w.message) for w in warned]
+    assert len(messages) == 2 and "No space left on device" in messages[0]
+    assert "statements were never written" in messages[1] and "they are lost" in messages[1]
+    assert run.recorder.dropped > 0

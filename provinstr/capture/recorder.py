@@ -97,6 +97,11 @@ class Recorder:
             self._items.append(_STOP)
             self._wake.set()
             self._thread.join(timeout)
+        if self._pending and not self._thread.is_alive():  # the store never took them back
+            lost = sum(text.count("\n") for text in self._pending)
+            self._dropped += lost
+            self._fail(RuntimeError(f"{lost} statements were never written"), "writing provenance as the run ended",
+                       advice=f"they are lost; the store at {_where(self.sink)} refused them to the end")
         try:
             self.sink.close()
         except Exception as error:  # noqa: BLE001
