@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test install clean
+.PHONY: demo test install graphviz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,17 @@ $(STAMP_BASE): $(BIN)/python pyproject.toml
 
 install: $(STAMP_BASE)
 
-demo: $(STAMP_BASE)
+# Graphviz's `dot` draws `provinstr graph` pictures; without it provinstr writes DOT and says so.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -q graphviz >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q graphviz >/dev/null 2>&1; }; }; } || \
+	  echo "note: could not install graphviz (dot); graphs will be written as DOT"
+
+demo: $(STAMP_BASE) graphviz
 	$(BIN)/python examples/denseed/demo.py
 
-test: $(STAMP_TEST)
+test: $(STAMP_TEST) graphviz
 	$(BIN)/python -m pytest -q tests
 
 clean:
