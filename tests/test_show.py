@@ -25,7 +25,7 @@ def test_show_answers_what_was_this_run(store_dir, capsys):
     assert run_id in out and "train.py" in out and "completed" in out
     assert "Hyperparameters" in out and "learning_rate" in out and "adam" in out
     layer_rows = [line.split() for line in out.splitlines() if "hidden" in line or "drop" in line]
-    assert ["0", "Dense", "hidden", "activation=relu,", "units=16", "12"] in layer_rows
+    assert ["0", "Dense", "hidden", "units=16,", "activation=relu", "12"] in layer_rows
     assert ["1", "Dropout", "drop", "rate=0.25", "13"] in layer_rows
     assert epoch_column(out) == ["0", "1", "2", "3", "4", "5"]
     assert "0.01 -> 0.005" in out and "ReduceLROnPlateau" in out
@@ -81,13 +81,41 @@ def test_every_analysis_command_explains_missing_stores_and_unknown_or_ambiguous
     code, out, err = run("abc", tmp_path / "nowhere")
     assert code == 2 and "no provinstr store" in err and "Traceback" not in err + out
 
-    ids = {write_run(store_dir, epochs=1) for _ in range(2)}
-    while len({i[0] for i in ids}) > 1:  # two runs sharing a first character make "ambiguous" certain
-        ids.add(write_run(store_dir, epochs=1))
+    ids = [write_run(store_dir, epochs=1)]
+    while len({i[0] for i in ids}) == len(ids):  # until two runs share a first character
+        ids.append(write_run(store_dir, epochs=1))
     code, out, err = run("zzzz", store_dir)
     assert code == 2 and "no run matches 'zzzz'" in err
-    first = sorted(ids)[0][0]
-    shared = [i for i in ids if i[0] == first]
-    if len(shared) > 1:
-        code, out, err = run(first, store_dir)
-        assert code == 2 and "ambiguous" in err and "Traceback" not in err
+    code, out, err = run(ids[-1][0], store_dir)
+    assert code == 2 and "ambiguous" in err and "Traceback" not in err
+
+
+KERAS_SCRIPT = """
+import numpy as np
+import keras
+
+x = np.random.default_rng(1).random((200, 8)).astype("float32")
+y = (x.sum(axis=1) > 4).astype("float32")
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu", name="hidden"),
+                          keras.layers.Dropout(0.25), keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="binary_crossentropy", metrics=["accuracy"])
+model.fit(x, y, epochs=3, batch_size=32, validation_split=0.2, verbose=0)
+model.evaluate(x, y, verbose=0)
+"""
+
+
+def test_show_and_graph_of_a_real_keras_run(store_dir, tmp_path, cli, capsys):
+    (tmp_path / "train.py").write_text(KERAS_SCRIPT)
+    done = cli("run", "train.py", "--store", str(store_dir), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    code, out, err = invoke(capsys, "show", "last", "--store", str(store_dir))
+    assert code == 0, err
+    assert "train.py" in out and "completed" in out and "keras" in out
+    assert "learning_rate" in out and "Adam" in out.replace("adam", "Adam")
+    hidden = next(line.split() for line in out.splitlines() if " hidden " in f" {line} ")
+    assert hidden[1:] == ["Dense", "hidden", "units=16,", "activation=relu,", "…", "7"]  # 7: its source line
+    assert epoch_column(out) == ["0", "1", "2"]
+    assert "val_loss" in out and "Test results" in out
+    svg = tmp_path / "g.svg"
+    assert invoke(capsys, "graph", "last", "-o", str(svg), "--store", str(store_dir))[0] == 0
+    assert ">Training<" in svg.read_text() and ">3 epochs (0–2)<" in svg.read_text()

@@ -211,3 +211,14 @@ def run_named(store: "Store", name: str, values: dict[str, str] | list[str] | No
         return store.query(sparql)
     except QuerySyntaxError as error:
         raise QueryError(f"{query.path}: {error}") from None
+
+
+def list_table(start: str | os.PathLike | None = None):
+    """`provinstr query --list`: every named query with its parameters and what it answers."""
+    from rich.table import Table
+
+    table = Table("name", "parameters", "what it answers", "from")
+    for query in available(start).values():
+        table.add_row(query.name, " ".join(p.describe() for p in query.parameters), query.description,
+                      "provinstr" if query.builtin else str(query.path))
+    return table

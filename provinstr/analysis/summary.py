@@ -112,9 +112,18 @@ def hyperparameter_table(run: "RunInfo") -> Table | None:
     return table
 
 
+# The arguments that say what a layer is, shown first; NOISE repeats the others or names the layer.
+KEY_NAMES = ("units", "filters", "kernel_size", "strides", "padding", "activation", "rate", "pool_size", "shape",
+             "target_shape", "axis", "return_sequences", "output_dim", "input_dim", "K", "L")
+NOISE = frozenset({"config", "name", "dtype", "trainable"})
+
+
 def layer_arguments(layer: facts.Layer, limit: int | None = KEY_ARGUMENTS) -> str:
-    """'units=16, activation=relu' (the first `limit` arguments, '…' when there are more)."""
-    items = list(layer.attributes.items())
+    """'units=16, activation=relu': the key arguments first, up to `limit` ('…' when there are more)."""
+    items = [(k, v) for k, v in layer.attributes.items() if k not in NOISE]
+    items.sort(key=lambda item: KEY_NAMES.index(item[0]) if item[0] in KEY_NAMES else len(KEY_NAMES))
+    if limit is not None and any(k in KEY_NAMES for k, _ in items):
+        limit = min(limit, sum(k in KEY_NAMES for k, _ in items))
     shown = items if limit is None else items[:limit]
     text = ", ".join(f"{k}={cell(v)}" for k, v in shown)
     return text + (", …" if len(shown) < len(items) else "")

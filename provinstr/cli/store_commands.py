@@ -120,13 +120,24 @@ def _duration(seconds: float | None) -> str:
 @app.command()
 def query(
     sparql: Optional[str] = typer.Argument(None, help="The SPARQL query (prov, pi, mls, xsd, rdf, rdfs predeclared)."),
+    params: Optional[list[str]] = typer.Argument(None, help="NAME=VALUE parameters of a named query."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="Read the query from this file."),
     fmt: QueryFormat = typer.Option(QueryFormat.table, "--format", help="Output format."),
     run: Optional[str] = typer.Option(None, "--run", help="Ask only this run's graph (an id prefix or 'last')."),
+    list_named: bool = typer.Option(False, "--list", help="List the named queries (provinstr query NAME k=v)."),
     store: Optional[str] = StoreOption,
 ) -> None:
-    """Answer a SPARQL SELECT, ASK or CONSTRUCT query over every run (or one run)."""
+    """Answer a SPARQL SELECT, ASK or CONSTRUCT query over every run (or one run), or a named query."""
+    from provinstr.analysis import queries as named  # named queries: analysis/queries.py
+
     with _user_errors():
+        if list_named:
+            return _out().print(named.list_table(), highlight=False, markup=False)
+        if sparql is not None and file is None and named.is_named(sparql):
+            values = named.parse_assignments(params or []) | ({"run": run} if run else {})
+            return _print_answer(named.run_named(_open(store), sparql, values), fmt)
+        if params:
+            raise UsageError(f"{params[0]!r}: NAME=VALUE parameters go with a named query (provinstr query --list)")
         text, source = _query_text(sparql, file)
         opened = _open(store)
         try:

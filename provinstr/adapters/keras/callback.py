@@ -269,3 +269,7 @@ def record_adaptation(training: Activity, name: str, old: Any, new: Any, epoch: 
 
 
 __all__ = ["EPOCH_BEGIN_HOOKS", "BatchCaptureCallback", "CaptureCallback", "ResultCallback", "record_adaptation"]
+
+from provinstr.capture.steering import apply_pending  # noqa: E402  (`provinstr steer`: a user's change, at epoch begin)
+
+EPOCH_BEGIN_HOOKS.append(apply_pending)
