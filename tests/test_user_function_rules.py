@@ -38,6 +38,7 @@ def test_denseed_blocks_become_transformations_and_the_seed_queries_answer(tmp_p
         ("DenseBlock", "K", 24), ("DenseBlock", "L", 4),
         ("Encoder", "padding", "same"), ("Encoder", "strides", 2),
         ("TrainEpoch", "epoch", 0), ("TrainEpoch", "epoch", 1), ("TrainEpoch", "epoch", 2),
+        ("TrainEpoch", "learning_rate", 0.05),  # left to its default by the script: still a value it used
     ]
     lines = store.query("SELECT DISTINCT ?line { ?t rdfs:label 'DenseBlock' ; pi:sourceLine ?line }")
     source = (DATA / "denseed_numpy.py").read_text().splitlines()
@@ -56,3 +57,25 @@ def test_a_function_rule_records_nothing_for_functions_it_does_not_name(tmp_path
     store = provinstr.open_store(store_dir)
     assert [run.status for run in store.runs()] == ["completed"]
     assert store.query("ASK { GRAPH ?g { ?t a pi:Transformation } }").boolean is False
+
+
+def test_a_user_function_default_the_call_relied_on_is_recorded(tmp_path, cli):
+    """`dense_block(x)` with `def dense_block(x, K=24, L=4)` used K=24 and L=4: the rule records them."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rule]]\nid = "denseblock"\nfunctions = ["dense_block"]\nactivity = "Transformation"\n'
+        'label = "DenseBlock"\ncapture = { K = true, L = true }\n'
+    )
+    script = tmp_path / "train.py"
+    script.write_text("def dense_block(x, K=24, L=4):\n    return x\n\ndense_block(1)\n")
+    store = tmp_path / "store"
+    result = cli("run", "--rules", str(rules), "--store", str(store), str(script), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    answer = cli(
+        "query", "--store", str(store), "--format", "csv",
+        'SELECT ?k ?l WHERE { ?t rdfs:label "DenseBlock" ; prov:used ?a, ?b . '
+        '?a pi:name "K" ; prov:value ?k . ?b pi:name "L" ; prov:value ?l }',
+        cwd=tmp_path,
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.splitlines()[1:] == ["24,4"]

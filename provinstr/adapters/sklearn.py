@@ -15,7 +15,8 @@ import numpy as np
 
 from provinstr.adapters.base import Adapter, CallContext
 from provinstr.capture.activity import ENTITY, safe_segment
-from provinstr.capture.calls import bound_arguments, node_of, remember
+from provinstr.capture.arguments import bound_arguments
+from provinstr.capture.calls import node_of, remember
 from provinstr.capture.nquads import IRI, plain_value
 from provinstr.capture.values import MAX_LIST, summarize
 from provinstr.vocab import PI, PROV, RDF, RDFS

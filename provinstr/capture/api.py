@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import inspect
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 from provinstr.capture.activity import Activity
+from provinstr.capture.arguments import bound_arguments
 from provinstr.capture.run import active_runs, current_run
 from provinstr.capture.safety import guard
 from provinstr.capture.values import summarize
@@ -28,18 +28,16 @@ def track_transformation(
 
     def decorate(function: F) -> F:
         label = name or function.__name__
-        try:
-            signature = inspect.signature(function)
-        except (TypeError, ValueError):
-            signature = None
+        wanted = None if inputs is None else set(inputs)
 
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
             activity = None
             with guard(f"recording transformation {label!r}"):
                 activity = Activity(current_run(), "Transformation", label=label).start()
-                for arg, value in bound_arguments(signature, args, kwargs, inputs):
-                    activity.attribute(arg, summarize(value), "input")
+                for arg, value in bound_arguments(function, args, kwargs, defaults=True).items():
+                    if wanted is None or arg in wanted:
+                        activity.attribute(arg, summarize(value), "input")
             try:
                 result = function(*args, **kwargs)
             except BaseException as error:
@@ -60,34 +58,6 @@ def track_transformation(
         function, name = name, None
         return decorate(function)  # type: ignore[return-value]
     return decorate
-
-
-def bound_arguments(
-    signature: inspect.Signature | None, args: tuple, kwargs: dict, wanted: Iterable[str] | None
-) -> list[tuple[str, Any]]:
-    """(name, value) of the call's arguments, by parameter name, filtered to `wanted`."""
-    if signature is None:
-        pairs = [(f"arg{i}", v) for i, v in enumerate(args)] + list(kwargs.items())
-    else:
-        try:
-            bound = signature.bind_partial(*args, **kwargs)
-        except TypeError:
-            pairs = [(f"arg{i}", v) for i, v in enumerate(args)] + list(kwargs.items())
-        else:
-            bound.apply_defaults()  # a default the call relied on (K=24) is a value it used
-            pairs = []
-            for key, value in bound.arguments.items():
-                kind = signature.parameters[key].kind
-                if kind is inspect.Parameter.VAR_KEYWORD:
-                    pairs.extend(value.items())
-                elif kind is inspect.Parameter.VAR_POSITIONAL:
-                    pairs.extend((f"{key}{i}", v) for i, v in enumerate(value))
-                else:
-                    pairs.append((key, value))
-    if wanted is not None:
-        keep = set(wanted)
-        pairs = [(k, v) for k, v in pairs if k in keep]
-    return [(k, v) for k, v in pairs if k not in ("self", "cls")]
 
 
 def named_outputs(result: Any, names: Sequence[str] | None) -> list[tuple[str, Any]]:

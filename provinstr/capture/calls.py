@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from provinstr import adapters
 from provinstr.adapters.base import CallContext
 from provinstr.capture.activity import ENTITY, Activity
+from provinstr.capture.arguments import bound_arguments
 from provinstr.capture.nquads import IRI
 from provinstr.capture.run import current_run
 from provinstr.capture.safety import guard
@@ -32,7 +33,6 @@ _filename: str | None = None
 # Objects built by captured constructors -> their node IRI (layers, optimizers, callbacks ...).
 _nodes: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 _nodes_by_id: dict[int, str] = {}  # for objects that cannot be weakly referenced
-_signatures: dict[Any, inspect.Signature | None] = {}
 
 
 def activate(rules: Iterable["Rule"], filename: str | None = None) -> None:
@@ -114,38 +114,6 @@ def resolve_imported(qualified_name: str) -> Any:
     return None
 
 
-def bound_arguments(callee: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
-    """The call's arguments by parameter name (positional ones too), **kwargs flattened."""
-    key = getattr(callee, "__func__", callee)
-    try:
-        signature = _signatures[key]
-    except (KeyError, TypeError):
-        try:
-            signature = inspect.signature(callee)
-        except (TypeError, ValueError):
-            signature = None
-        try:
-            _signatures[key] = signature
-        except TypeError:
-            pass
-    if signature is None:
-        return {**{f"arg{i}": v for i, v in enumerate(args)}, **kwargs}
-    try:
-        bound = signature.bind_partial(*args, **kwargs)
-    except TypeError:
-        return {**{f"arg{i}": v for i, v in enumerate(args)}, **kwargs}
-    named: dict[str, Any] = {}
-    for name, value in bound.arguments.items():
-        kind = signature.parameters[name].kind
-        if kind is inspect.Parameter.VAR_KEYWORD:
-            named.update(value)
-        elif kind is inspect.Parameter.VAR_POSITIONAL:
-            named.update({f"{name}{i}": v for i, v in enumerate(value)})
-        elif name not in ("self", "cls"):
-            named[name] = value
-    return named
-
-
 def _call(
     rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, /, *args: Any, **kwargs: Any
 ) -> Any:  # positional-only: a user's name=... / line=... keyword goes to the callee
@@ -153,7 +121,9 @@ def _call(
     activity = None
     with guard(f"capturing {rule.id}"):
         ctx = CallContext(rule, callee, receiver, args, dict(kwargs), line, _filename, current_run(), name)
-        ctx.captured = {k: v for k, v in bound_arguments(callee, args, kwargs).items() if rule.captures(k)}
+        # A user function's defaults are values it used; a library's defaults are in its config.
+        arguments = bound_arguments(callee, args, kwargs, defaults=bool(rule.functions))
+        ctx.captured = {k: v for k, v in arguments.items() if rule.captures(k)}
         if rule.record == "activity":
             activity = _start_activity(ctx)
     call_args, call_kwargs = (ctx.args, ctx.kwargs) if ctx is not None else (args, kwargs)

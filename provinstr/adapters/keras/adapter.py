@@ -13,6 +13,7 @@ from provinstr.adapters.keras import datasets
 from provinstr.adapters.keras.callback import BatchCaptureCallback, CaptureCallback, ResultCallback
 from provinstr.adapters.keras.describe import record_config, record_optimizer
 from provinstr.capture import calls
+from provinstr.capture.arguments import bound_arguments
 from provinstr.capture.activity import ENTITY, Activity
 from provinstr.capture.nquads import IRI
 from provinstr.capture.safety import guard
@@ -34,7 +35,7 @@ def replace_argument(ctx: CallContext, name: str, value: Any) -> None:
 
 
 def call_arguments(ctx: CallContext) -> dict[str, Any]:
-    return calls.bound_arguments(ctx.callee, ctx.args, ctx.kwargs)
+    return bound_arguments(ctx.callee, ctx.args, ctx.kwargs)
 
 
 def user_callbacks(value: Any) -> list | None:
