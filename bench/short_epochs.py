@@ -16,6 +16,7 @@ epoch, (fit - first epoch) / (epochs - 1), which carries every per-epoch and per
 
   python bench/short_epochs.py --quick        # 3 repetitions, ~8 min on a quiet 2-core machine
   python bench/short_epochs.py                # 5 repetitions
+  python bench/short_epochs.py --hooks        # provinstr's callback cost per epoch, in-process (seconds)
 """
 
 from __future__ import annotations
@@ -68,7 +69,20 @@ def main() -> None:
     parser.add_argument("--work", default=None)
     parser.add_argument("--from-log", default=None, metavar="LOG",
                         help="measure nothing: rebuild the records of a run cut short from its printed output")
+    parser.add_argument("--hooks", action="store_true",
+                        help="only time provinstr's callbacks per epoch in-process (5 x 300 epochs) and add "
+                             "the result to --out")
     options = parser.parse_args()
+    if options.hooks:
+        out = Path(options.out)
+        data = json.loads(out.read_text()) if out.exists() else {}
+        runs = [hook_cost() for _ in range(5)]
+        data["hook_ms"] = {label: statistics.median(r[label] for r in runs) * 1e3 for label in runs[0]}
+        data["hook_command"] = "python bench/short_epochs.py --hooks"
+        out.write_text(json.dumps(data, indent=1))
+        for label, ms in data["hook_ms"].items():
+            print(f"{label:35s} {ms:.3f} ms per epoch (median of 5 x 300 epochs)")
+        return
     repeat = options.repeat or (3 if options.quick else 5)
     config = (options.epochs, *CONFIG[1:])
     work = Path(options.work) if options.work else Path(tempfile.mkdtemp(prefix="provinstr-short-"))
@@ -101,6 +115,65 @@ def main() -> None:
     print(f"\nraw records: {out}  ({info['seconds']:.0f} s)")
     if not options.work:
         shutil.rmtree(work, ignore_errors=True)
+
+
+
+def hook_cost(epochs: int = 300) -> dict:
+    """Training-thread seconds per epoch of provinstr's Keras callbacks, timed in-process without training.
+
+    The callbacks a captured fit gets (head probe, the user's callback, capture) are called as Keras
+    calls them at each epoch's begin and end, on a compiled SGD model, recording into a real store;
+    the same loop with the user's callback alone is the baseline. Robust to machine load, unlike fit times.
+    """
+    import keras
+    import numpy as np
+
+    import provinstr
+    from provinstr.adapters.keras.callback import BatchCaptureCallback, CaptureCallback
+    from provinstr.capture.activity import Activity
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.001, momentum=0.9, weight_decay=1e-4),
+                  loss="mse", metrics=["mae"])
+    model.fit(np.zeros((8, 4)), np.zeros((8, 1)), verbose=0)
+    logs = {"loss": 0.25, "mae": 0.4}
+    steps = 4
+
+    def loop(chain: list, batches: bool) -> float:
+        for callback in chain:
+            callback.set_model(model)
+            callback.set_params({"epochs": epochs, "steps": steps, "verbose": 0})
+        for callback in chain:
+            callback.on_train_begin()
+        start = time.perf_counter()
+        for epoch in range(epochs):
+            for callback in chain:
+                callback.on_epoch_begin(epoch)
+            if batches:
+                for batch in range(steps):
+                    for callback in chain:
+                        callback.on_train_batch_end(batch, logs)
+            for callback in chain:
+                callback.on_epoch_end(epoch, dict(logs))
+        seconds = (time.perf_counter() - start) / epochs
+        for callback in chain:
+            callback.on_train_end()
+        return seconds
+
+    work = Path(tempfile.mkdtemp(prefix="provinstr-hooks-"))
+    result = {}
+    try:
+        result["user callback only"] = loop([keras.callbacks.Callback()], batches=True)
+        for label, kind, batches in (("provinstr per epoch", CaptureCallback, False),
+                                     ("provinstr per batch (4 batches)", BatchCaptureCallback, True)):
+            with provinstr.run(name="hooks", store=str(work / ".provinstr")) as run:
+                training = Activity(run, "Training", label="fit").start()
+                capture = kind(training, [keras.callbacks.Callback()])
+                result[label] = loop(capture.callbacks(), batches)
+                training.end()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
 
 
 if __name__ == "__main__":

@@ -94,14 +94,15 @@ def test_warnings_turned_into_errors_still_cannot_break_the_program(tmp_path, le
 
 
 class SmallDisk:
-    """A folder on a 64 KiB filesystem that can be filled and freed: a real tmpfs when this machine
+    """A folder on a 512 KiB filesystem (room for a whole run once freed) that can be filled and
+    freed: a real tmpfs when this machine
     lets us mount one, else the run log's writes fail the way a full disk makes them fail."""
 
     def __init__(self, root) -> None:
         self.path = root / "disk"
         self.path.mkdir()
         self.mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(self.path)], capture_output=True
+            ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(self.path)], capture_output=True
         ).returncode == 0
         self._handle = None
 
@@ -170,7 +171,7 @@ def record_through_a_full_disk(disk, store):
 
 
 def readable_copy(store, tmp_path):
-    """The store's logs copied to a roomy disk (the index needs more than 64 KiB)."""
+    """The store's logs copied to a roomy disk (the index needs more than the small disk holds)."""
     copy = tmp_path / f"copy-{uuid.uuid4().hex[:6]}"
     shutil.copytree(store, copy, ignore=shutil.ignore_patterns("index*"))
     return open_store(copy)

@@ -59,6 +59,18 @@ class Layer:
 
 
 @dataclass
+class Transformation:
+    """One call of a user transformation (pi:Transformation): its label and its input and output attributes."""
+
+    iri: str
+    label: str | None
+    start: _dt.datetime | None
+    line: int | None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Metric:
     """One pi:Metric value; `epoch` is None for a test result or a run-level metric."""
 
@@ -131,6 +143,14 @@ SELECT ?layer ?index ?class ?name ?line ?aname ?avalue WHERE {
   OPTIONAL { ?layer pi:index ?index } OPTIONAL { ?layer pi:layerClass ?class }
   OPTIONAL { ?layer rdfs:label ?name } OPTIONAL { ?layer pi:sourceLine ?line }
   OPTIONAL { ?layer pi:attribute ?a . ?a pi:name ?aname ; prov:value ?avalue }
+}"""
+
+_TRANSFORMATIONS = """
+SELECT ?t ?label ?start ?line ?direction ?name ?value WHERE {
+  ?t a pi:Transformation .
+  OPTIONAL { ?t rdfs:label ?label } OPTIONAL { ?t prov:startedAtTime ?start } OPTIONAL { ?t pi:sourceLine ?line }
+  OPTIONAL { { ?t prov:used ?a . BIND("input" AS ?direction) } UNION { ?t prov:generated ?a . BIND("output" AS ?direction) }
+             ?a a pi:Attribute ; pi:name ?name ; prov:value ?value }
 }"""
 
 _METRICS = """
@@ -216,6 +236,22 @@ def layers(run: "RunInfo") -> list[Layer]:
     ordered = sorted(found.values(), key=lambda lay: (lay.index is None, lay.index or 0, _tail_number(lay.iri)))
     for layer in ordered:
         layer.attributes = dict(sorted(layer.attributes.items()))
+    return ordered
+
+
+def transformations(run: "RunInfo") -> list[Transformation]:
+    """Every call of a user transformation, in the order the calls started; attributes sorted by name."""
+    found: dict[str, Transformation] = {}
+    for row in _ask(run, _TRANSFORMATIONS):
+        call = found.get(row["t"])
+        if call is None:
+            call = found[row["t"]] = Transformation(row["t"], row["label"], row["start"], row["line"])
+        if row["name"] is not None:
+            (call.inputs if row["direction"] == "input" else call.outputs)[row["name"]] = row["value"]
+    never = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
+    ordered = sorted(found.values(), key=lambda t: (t.start or never, _tail_number(t.iri)))
+    for call in ordered:
+        call.inputs, call.outputs = dict(sorted(call.inputs.items())), dict(sorted(call.outputs.items()))
     return ordered
 
 

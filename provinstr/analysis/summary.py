@@ -19,6 +19,34 @@ HEAD_EPOCHS = 3  # a long run shows its first and last epochs (and the best ones
 TAIL_EPOCHS = 3
 SHORT_RUN = 10  # ... when it has more epochs than this
 KEY_ARGUMENTS = 4  # layer arguments shown in the layer table's "arguments" column
+VALUE_WIDTH = 60  # a longer value (a layer's whole config, a JSON list) is cut here; the store keeps all of it
+
+
+def brief(value: Any, width: int = VALUE_WIDTH) -> str:
+    """A value on one short line: an array or tensor summary as 'KerasTensor [None, 16, 16, 32] float32',
+    a serialised Keras object as its class name, anything longer than `width` cut with '…'."""
+    found = value
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            found = json.loads(value)
+        except ValueError:
+            pass
+    if isinstance(found, dict):
+        if "type" in found and "shape" in found:
+            shape = "[" + ", ".join("None" if d is None else str(d) for d in found["shape"]) + "]" \
+                if isinstance(found["shape"], list) else str(found["shape"])
+            value = " ".join(str(p) for p in (str(found["type"]).rsplit(".", 1)[-1], shape, found.get("dtype")) if p)
+        elif "type" in found and "length" in found:
+            value = f"{str(found['type']).rsplit('.', 1)[-1]} of {found['length']}"
+        elif isinstance(found.get("class_name"), str):
+            value = found["class_name"]
+    text = " ".join(cell(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def plain(value: Any) -> Text:
+    """A table cell shown exactly as written: '[None, 32]' is a value, not rich markup."""
+    return value if isinstance(value, Text) else Text(brief(value))
 
 
 def human_duration(seconds: float | None) -> str:
@@ -47,7 +75,7 @@ def _key_values(pairs: list[tuple[str, Any]]) -> Table:
     table.add_column()
     for key, value in pairs:
         if value not in (None, ""):
-            table.add_row(key, value if isinstance(value, Text) else cell(value))
+            table.add_row(key, plain(value))
     return table
 
 
@@ -108,7 +136,7 @@ def hyperparameter_table(run: "RunInfo") -> Table | None:
     table.add_column("name", style="bold")
     table.add_column("value")
     for kind, name, value in rows:
-        table.add_row(*([kind or "run"] if len(kinds) > 1 else []), name, cell(value))
+        table.add_row(*([kind or "run"] if len(kinds) > 1 else []), name, plain(value))
     return table
 
 
@@ -118,15 +146,26 @@ KEY_NAMES = ("units", "filters", "kernel_size", "strides", "padding", "activatio
 NOISE = frozenset({"config", "name", "dtype", "trainable"})
 
 
-def layer_arguments(layer: facts.Layer, limit: int | None = KEY_ARGUMENTS) -> str:
-    """'units=16, activation=relu': the key arguments first, up to `limit` ('…' when there are more)."""
-    items = [(k, v) for k, v in layer.attributes.items() if k not in NOISE]
+def layer_arguments(layer: facts.Layer, limit: int | None = KEY_ARGUMENTS, also: set[str] = frozenset()) -> str:
+    """'units=16, activation=relu': the key arguments first, up to `limit` ('…' when there are more),
+    and the arguments named in `also` whatever their rank; each value cut short (the store has it whole)."""
+    items = [(k, v) for k, v in layer.attributes.items() if k not in NOISE or k in also]
     items.sort(key=lambda item: KEY_NAMES.index(item[0]) if item[0] in KEY_NAMES else len(KEY_NAMES))
     if limit is not None and any(k in KEY_NAMES for k, _ in items):
         limit = min(limit, sum(k in KEY_NAMES for k, _ in items))
-    shown = items if limit is None else items[:limit]
-    text = ", ".join(f"{k}={cell(v)}" for k, v in shown)
+    shown = items if limit is None else items[:limit] + [(k, v) for k, v in items[limit:] if k in also]
+    text = ", ".join(f"{k}={brief(v, 24)}" for k, v in shown)
     return text + (", …" if len(shown) < len(items) else "")
+
+
+def layer_census(found: list[facts.Layer], most: int = 4) -> str:
+    """'31 layers: Conv2D ×12, BatchNormalization ×8, ReLU ×8, Concatenate ×3, …' (the commonest classes first)."""
+    counts: dict[str, int] = {}
+    for layer in found:
+        counts[layer.short_class] = counts.get(layer.short_class, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: equal counts keep model order
+    text = ", ".join(f"{name} ×{count}" for name, count in ranked[:most]) + (", …" if len(ranked) > most else "")
+    return f"{len(found)} layer{'s' if len(found) != 1 else ''}: {text}"
 
 
 def layer_table(run: "RunInfo") -> Table | None:
@@ -138,7 +177,43 @@ def layer_table(run: "RunInfo") -> Table | None:
         table.add_column(column, style="bold" if column == "class" else None)
     for position, layer in enumerate(found):
         index = layer.index if layer.index is not None else position
-        table.add_row(str(index), layer.short_class, layer.name or "", layer_arguments(layer), cell(layer.line))
+        table.add_row(str(index), layer.short_class, plain(layer.name or ""), plain(layer_arguments(layer)),
+                      cell(layer.line))
+    return table
+
+
+def transformation_groups(found: list[facts.Transformation]) -> list[tuple[str, list[facts.Transformation]]]:
+    """Calls of a transformation with the same inputs, together: [(label, calls)] in first-call order."""
+    groups: dict[tuple, list[facts.Transformation]] = {}
+    for call in found:
+        key = (call.label or "?", tuple((k, brief(v)) for k, v in call.inputs.items()))
+        groups.setdefault(key, []).append(call)
+    return [(key[0], calls) for key, calls in groups.items()]
+
+
+def attributes_text(calls: list[facts.Transformation], outputs: bool = False) -> str:
+    """'K=24 L=4': each attribute of the calls; one that differs between them shows its values joined by '|'."""
+    parts = []
+    names = list(dict.fromkeys(name for call in calls for name in (call.outputs if outputs else call.inputs)))
+    for name in names:
+        values = list(dict.fromkeys(brief((c.outputs if outputs else c.inputs).get(name)) for c in calls))
+        shown = values if len(values) <= 3 else values[:3] + [f"… ({len(values)} values)"]
+        text = " | ".join(shown)
+        parts.append(text if outputs and name == "output" else f"{name}={text}")
+    return "  ".join(parts)
+
+
+def transformation_table(run: "RunInfo") -> Table | None:
+    found = facts.transformations(run)
+    if not found:
+        return None
+    table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
+    for column in ("transformation", "calls", "inputs", "outputs", "line"):
+        table.add_column(column, style="bold" if column == "transformation" else None)
+    for label, calls in transformation_groups(found):
+        lines = ", ".join(dict.fromkeys(cell(c.line) for c in calls if c.line is not None))
+        table.add_row(plain(label), f"×{len(calls)}", plain(attributes_text(calls)),
+                      plain(attributes_text(calls, outputs=True)), lines)
     return table
 
 
@@ -195,8 +270,9 @@ def adaptation_table(run: "RunInfo") -> Table | None:
     for column in ("epoch", "name", "change", "trigger", "by"):
         table.add_column(column)
     for item in found:
-        change = f"{cell(item.old)} -> {cell(item.new)}"
-        table.add_row(cell(item.epoch), item.name or "", change, item.trigger or "", item.agent or "")
+        change = f"{brief(item.old)} -> {brief(item.new)}"
+        table.add_row(cell(item.epoch), plain(item.name or ""), plain(change), plain(item.trigger or ""),
+                      plain(item.agent or ""))
     return table
 
 
@@ -215,7 +291,8 @@ def data_table(run: "RunInfo") -> Table | None:
     for column in ("name", "shape", "dtype", "sha256", "used by"):
         table.add_column(column)
     for data in found:
-        table.add_row(data.name, cell(data.shape), cell(data.dtype), (data.sha256 or "")[:12], data.used_by or "")
+        table.add_row(plain(data.name), plain(data.shape), plain(data.dtype), (data.sha256 or "")[:12],
+                      data.used_by or "")
     return table
 
 
@@ -232,6 +309,7 @@ def show(run: "RunInfo") -> Group:
     sections = [
         ("Environment", environment_table(run)),
         ("Hyperparameters", hyperparameter_table(run)),
+        ("Transformations", transformation_table(run)),
         ("Layers", layer_table(run)),
         ("Metrics per epoch", metrics_table(run)),
         ("Adaptations", adaptation_table(run)),

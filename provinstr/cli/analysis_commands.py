@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from provinstr.cli.app import UsageError, app, console, fail
-from provinstr.cli.store_commands import StoreOption, _open, _out, _user_errors
+from provinstr.cli.common import StoreOption, open_store, stdout_console, user_errors
 
 RunArgument = typer.Argument(..., help="The run: an id prefix, its IRI, or 'last'.")
 MetricOption = typer.Option(["loss", "val_loss"], "--metric", "-m", help="Metric to draw (repeat for more).")
@@ -19,10 +19,10 @@ def show(run: str = RunArgument, store: Optional[str] = StoreOption) -> None:
     """What was this run: script, status, environment, hyperparameters, layers, metrics, results."""
     from provinstr.analysis.summary import show as summary
 
-    with _user_errors():
-        info = _open(store).run(run)
+    with user_errors():
+        info = open_store(store).run(run)
         screen = summary(info)
-    _out().print(screen, highlight=False)
+    stdout_console().print(screen, highlight=False, markup=False)
 
 
 @app.command()
@@ -37,13 +37,13 @@ def compare(
     from provinstr.analysis import compare as comparing
     from provinstr.analysis import plot
 
-    with _user_errors():
+    with user_errors():
         if len(runs) < 2:
             raise UsageError("compare needs at least two runs, e.g. provinstr compare 3f2a 9b1c")
-        opened = _open(store)
+        opened = open_store(store)
         infos = [opened.run(ref) for ref in runs]
         screen = comparing.render(infos, everything)
-        _out().print(screen, highlight=False)
+        stdout_console().print(screen, highlight=False, markup=False)
         if plot_file is not None:
             typer.echo(f"wrote {plot.save(infos, _wanted(infos, metric), plot_file)}")
 
@@ -68,8 +68,8 @@ def graph(
     """Draw a run's provenance graph in PROV notation (activities, entities, agents)."""
     from provinstr.analysis.graph import render, to_dot
 
-    with _user_errors():
-        info = _open(store).run(run)
+    with user_errors():
+        info = open_store(store).run(run)
         written = render(to_dot(info, full), output)
     typer.echo(f"wrote {written}")
 
@@ -86,8 +86,8 @@ def plot(
     """Draw learning curves of one or more runs, with adaptations marked."""
     from provinstr.analysis import plot as plotting
 
-    with _user_errors():
-        opened = _open(store)
+    with user_errors():
+        opened = open_store(store)
         infos = [opened.run(ref) for ref in runs]
         written = plotting.save(infos, _wanted(infos, metric), output, width, height)
     typer.echo(f"wrote {written}")
@@ -102,9 +102,9 @@ def watch(
     """Follow a training running in another process, epoch by epoch, until it ends."""
     from provinstr.analysis.watch import watch as follow
 
-    with _user_errors():
+    with user_errors():
         try:
-            follow(_open(store), run, console, interval)
+            follow(open_store(store), run, console, interval)
         except KeyboardInterrupt:
             typer.echo("stopped watching (the run goes on)", err=True)
 
@@ -119,8 +119,8 @@ def steer(
     """Change a value of a running fit (e.g. its learning rate) at its next epoch boundary."""
     from provinstr.capture import steering
 
-    with _user_errors():
-        opened = _open(store)
+    with user_errors():
+        opened = open_store(store)
         info = opened.run(run)
         values = _steer_values(assignments)
         if info.status != "running":
@@ -134,7 +134,7 @@ def steer(
     typer.echo(f"asked run {info.id[:12]} ({info.name}) to set {_listing(values)} at its next epoch")
     if wait <= 0:
         return
-    with _user_errors():
+    with user_errors():
         outcome = steering.wait(request, wait, lambda: opened.backend.is_live(info.id))
     status = outcome.get("status")
     if status == steering.APPLIED:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as _dt
 import enum
@@ -10,21 +9,17 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from provinstr.analysis.catalog import RunInfo, Store, cell, open_store
-from provinstr.cli.app import UsageError, app, console, fail
-from provinstr.store import QuerySyntaxError, StoreError
+from provinstr.analysis.catalog import RunInfo, cell
+from provinstr.cli.app import UsageError, app
+from provinstr.cli.common import StoreOption, open_store, stdout_console, user_errors
+from provinstr.store import QuerySyntaxError
 from provinstr.store.results import QueryResult
 from provinstr.vocab import PREFIXES
-
-StoreOption = typer.Option(
-    None, "--store", "-s", help="Store folder (default: $PROVINSTR_STORE, [tool.provinstr] store, ./.provinstr)."
-)
 
 
 class QueryFormat(str, enum.Enum):
@@ -43,24 +38,6 @@ class ExportFormat(str, enum.Enum):
     nquads = "nquads"
 
 
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    """Problems a user can fix become one line on stderr and exit code 2, never a traceback."""
-    try:
-        yield
-    except (StoreError, UsageError) as error:
-        raise fail(str(error)) from None
-
-
-def _open(store: Optional[str]) -> Store:
-    return open_store(store)
-
-
-def _out() -> Console:
-    """The stdout console; as wide as the content when piped, so cells are never folded."""
-    return console if console.is_terminal else Console(width=100_000, soft_wrap=True)
-
-
 # -- runs ------------------------------------------------------------------------------
 @app.command()
 def runs(
@@ -69,8 +46,8 @@ def runs(
     group: Optional[str] = typer.Option(None, "--group", help="Only the runs of this sweep (--group / PROVINSTR_GROUP)."),
 ) -> None:
     """List the runs in the store, oldest first."""
-    with _user_errors():
-        opened = _open(store)
+    with user_errors():
+        opened = open_store(store)
         infos = [i for i in opened.runs() if group is None or i.group == group]
     if as_json:
         typer.echo(json.dumps([_run_dict(info) for info in infos], indent=2))
@@ -81,7 +58,7 @@ def runs(
     table = Table("id", "name", "start", "duration", "status")
     for info in infos:
         table.add_row(info.id[:8], info.name, cell(info.started), _duration(info.duration), info.status)
-    _out().print(table, highlight=False)
+    stdout_console().print(table, highlight=False)
     for info in infos:  # a server store: records that could not be sent yet are only in the local spool
         if info.unsent:
             typer.echo(f"run {info.id[:8]}: {info.unsent} records not yet on {opened.location}; "
@@ -130,16 +107,16 @@ def query(
     """Answer a SPARQL SELECT, ASK or CONSTRUCT query over every run (or one run), or a named query."""
     from provinstr.analysis import queries as named  # named queries: analysis/queries.py
 
-    with _user_errors():
+    with user_errors():
         if list_named:
-            return _out().print(named.list_table(), highlight=False, markup=False)
+            return stdout_console().print(named.list_table(), highlight=False, markup=False)
         if sparql is not None and file is None and named.is_named(sparql):
             values = named.parse_assignments(params or []) | ({"run": run} if run else {})
-            return _print_answer(named.run_named(_open(store), sparql, values), fmt)
+            return _print_answer(named.run_named(open_store(store), sparql, values), fmt)
         if params:
             raise UsageError(f"{params[0]!r}: NAME=VALUE parameters go with a named query (provinstr query --list)")
         text, source = _query_text(sparql, file)
-        opened = _open(store)
+        opened = open_store(store)
         try:
             answer = opened.query(text, run=run)
         except QuerySyntaxError as error:
@@ -219,7 +196,7 @@ def _print_answer(answer: QueryResult, fmt: QueryFormat) -> None:
         table = Table(*answer.variables)
         for row in answer.rows:
             table.add_row(*(cell(v) for v in row))
-        _out().print(table, highlight=False, markup=False)
+        stdout_console().print(table, highlight=False, markup=False)
         typer.echo(f"{len(answer.rows)} row{'s' if len(answer.rows) != 1 else ''}")
 
 
@@ -256,8 +233,8 @@ def export(
     """Export one run's provenance as PROV-JSON, PROV-N, PROV-XML, JSON-LD, Turtle, TriG or N-Quads."""
     from provinstr.analysis.export import export_run
 
-    with _user_errors():
-        opened = _open(store)
+    with user_errors():
+        opened = open_store(store)
         text = export_run(opened, opened.run(run), fmt.value)
         if output is None:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -273,8 +250,8 @@ def export(
 @app.command()
 def reindex(store: Optional[str] = StoreOption) -> None:
     """Rebuild the store's query index from its run logs (the logs are the truth)."""
-    with _user_errors():
-        opened = _open(store)
+    with user_errors():
+        opened = open_store(store)
         quads = opened.backend.reindex()
         logs = len(opened.backend.run_ids())
     typer.echo(f"reindexed {opened.location}: {quads} quads from {logs} run log{'s' if logs != 1 else ''}")
@@ -292,8 +269,8 @@ def validate(
     """Check one run against PROV-O's constraints and the provinstr vocabulary; exit 1 on problems."""
     from provinstr.analysis.validate import check_run
 
-    with _user_errors():
-        opened = _open(store)
+    with user_errors():
+        opened = open_store(store)
         info = opened.run(run)
         if prov_o is not None and not prov_o.is_file():
             raise UsageError(f"--prov-o {prov_o}: no such file")
