@@ -95,8 +95,8 @@ def test_warnings_turned_into_errors_still_cannot_break_the_program(tmp_path, le
 
 class SmallDisk:
     """A folder on a 512 KiB filesystem (room for a whole run once freed) that can be filled and
-    freed: a real tmpfs when this machine
-    lets us mount one, else the run log's writes fail the way a full disk makes them fail."""
+    freed: a real tmpfs when this machine lets us mount one, else the run log's writes fail the
+    way a full disk makes them fail."""
 
     def __init__(self, root) -> None:
         self.path = root / "disk"
