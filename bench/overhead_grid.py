@@ -212,8 +212,18 @@ def summarize(records: list[dict], variants: tuple, metric: str = "fit_s") -> li
     return rows
 
 
-def format_table(rows: list[dict], variants: tuple, metric: str) -> str:
-    """A Markdown table: medians, ratios to plain (+x.x %), then median and worst overhead per variant."""
+def paired_ratios(records: list[dict], variant: str, metric: str, base: str = "plain") -> list[float]:
+    """variant / base for each (configuration, repetition): the two ran minutes apart, so load drift cancels."""
+    by_key = {(tuple(r["config"]), r["rep"], r["variant"]): r.get(metric) for r in records}
+    return [value / by_key[(config, rep, base)] for (config, rep, name), value in by_key.items()
+            if name == variant and value and by_key.get((config, rep, base))]
+
+
+def format_table(rows: list[dict], variants: tuple, metric: str, records: list[dict] | None = None) -> str:
+    """A Markdown table: medians, ratios to plain (+x.x %), then median and worst overhead per variant.
+
+    With `records`, a last row gives the median of the paired (same repetition) ratios over all configurations.
+    """
     head = ["epochs", "lr", "decay", "momentum"] + [f"{v} {metric}" for v in variants] + \
            [f"{v} vs plain" for v in variants[1:]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -227,6 +237,12 @@ def format_table(rows: list[dict], variants: tuple, metric: str) -> str:
         for v in variants[1:]:
             ratios = [row[v + "_ratio"] for row in rows if v + "_ratio" in row]
             cells.append(f"**{(pick(ratios) - 1) * 100:+.1f} %**" if ratios else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    if records is not None:
+        cells = ["**median of paired ratios**", "", "", ""] + [""] * len(variants)
+        for v in variants[1:]:
+            ratios = paired_ratios(records, v, metric, variants[0])
+            cells.append(f"{(statistics.median(ratios) - 1) * 100:+.1f} % (n={len(ratios)})" if ratios else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -307,7 +323,7 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=1))
     for metric in ("fit_s", "wall_s", "cpu_s"):
         print(f"\n## median {metric} per configuration\n")
-        print(format_table(summarize(records, variants, metric), variants, metric))
+        print(format_table(summarize(records, variants, metric), variants, metric, records))
     print(f"\nraw records: {out}  ({info['seconds']:.0f} s)")
     if not options.work:
         shutil.rmtree(work, ignore_errors=True)

@@ -87,7 +87,7 @@ def grid_section(grid: dict, stem: str) -> list[str]:
                           ("cpu_s", "process CPU seconds, user+sys (least sensitive to other load)")):
         rows = summarize(grid["records"], tuple(variants), metric)
         rows_by_metric[metric] = rows
-        lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric), ""]
+        lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric, grid["records"]), ""]
     if plot({m: rows_by_metric[m] for m in ("fit_s", "wall_s")}, variants, RESULTS / f"overhead-{stem}.png"):
         lines += [f"![overhead per configuration](results/overhead-{stem}.png)", ""]
     memory = summarize(grid["records"], tuple(variants), "maxrss_mb")
@@ -105,12 +105,18 @@ def short_section(short: dict) -> list[str]:
              f"Command: `{short['command']}` ({short['repeat']} repetitions; script arguments "
              f"{' '.join(short['script_args'])}; plain epoch median "
              f"{statistics.median(plain):.3f} s by the script's own epoch timer).", ""]
+    if short.get("hook_ms"):
+        lines += [f"### provinstr's callbacks alone, training-thread milliseconds per epoch (`{short['hook_command']}`)",
+                  "", "| callbacks | ms per epoch | share of a 0.05 s epoch | of a 0.1 s epoch |", "|---|---|---|---|"]
+        for label, ms in short["hook_ms"].items():
+            lines.append(f"| {label} | {ms:.3f} | {ms / 50:.1%} | {ms / 100:.1%} |")
+        lines.append("")
     for metric, title in (("steady_epoch_s", "seconds per epoch after the first, (fit - epoch 0) / (epochs - 1)"),
                           ("fit_s", "in-process model.fit seconds"),
                           ("wall_s", "whole process wall seconds"),
                           ("cpu_s", "process CPU seconds")):
         rows = summarize(short["records"], tuple(variants), metric)
-        lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric), ""]
+        lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric, short["records"]), ""]
     return lines
 
 

@@ -111,7 +111,7 @@ def main() -> None:
         print(f"\nplain epoch length (median of the user's epoch timer): {statistics.median(plain):.3f} s")
     for metric in ("fit_s", "steady_epoch_s", "wall_s", "cpu_s"):
         print(f"\n## median {metric}\n")
-        print(format_table(summarize(records, VARIANTS, metric), VARIANTS, metric))
+        print(format_table(summarize(records, VARIANTS, metric), VARIANTS, metric, records))
     print(f"\nraw records: {out}  ({info['seconds']:.0f} s)")
     if not options.work:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+
+import numpy as np
 
 import provinstr
 from provinstr.capture.activity import ENTITY, Activity
@@ -126,3 +129,40 @@ def invoke(capsys, *args: str) -> tuple[int, str, str]:
         sys.argv = saved
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def denseed_layers(L: int) -> list:
+    """The layers of a DenseED-like model (encoder / L dense layers / decoder), each with Keras's whole
+    get_config() as its "config" argument, as the Keras rules record it."""
+    def conv(name: str, filters: int, kernel: int, line: int):
+        config = {"name": name, "filters": filters, "kernel_size": [kernel, kernel], "padding": "same",
+                  "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+                  "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+                  "dtype": {"class_name": "DTypePolicy", "config": {"name": "float32"}}, "padding_note": "x" * 900}
+        return ("keras.layers.Conv2D", name, line, {"filters": filters, "kernel_size": kernel, "padding": "same",
+                                                    "kernel_initializer": "GlorotUniform",
+                                                    "config": json.dumps(config)})
+
+    found = [conv("first_conv", 16, 5, 111), conv("encoder_conv", 32, 3, 86)]
+    for layer in range(L):
+        found += [("keras.layers.BatchNormalization", f"bn_{layer}", 92, {"axis": -1}),
+                  conv(f"dense_conv_{layer}", 24, 3, 94),
+                  ("keras.layers.Concatenate", f"concat_{layer}", 95, {"axis": -1})]
+    return found + [conv("decoder_conv", 32, 3, 106), conv("field", 1, 3, 115)]
+
+
+def write_denseed_run(store: Path, L: int = 4, group: str | None = None, dense_blocks: int = 1) -> str:
+    """A DenseED-like run: Encoder, `dense_blocks` DenseBlock(K=24, L) and Decoder transformations, then a fit."""
+    with provinstr.run(name=f"denseed-L{L}", store=str(store), group=group) as run:
+        for label, inputs, channels in [("Encoder", {"filters": 32, "padding": "same", "strides": 2}, 32),
+                                        *[("DenseBlock", {"K": 24, "L": L}, 32 + 24 * L)] * dense_blocks,
+                                        ("Decoder", {"filters": 32, "padding": "same", "strides": 2}, 32)]:
+            with provinstr.transformation(label, **inputs) as call:
+                call.output(output=np.zeros((2, 16, 16, channels), dtype="float32"))
+        training = start_training(run, {"optimizer": "SGD", "learning_rate": 0.02, "epochs": 2},
+                                  denseed_layers(L))
+        for epoch in range(2):
+            for key, value in curve(epoch, 1 + L / 100).items():
+                training.metric(key, value, epoch=epoch)
+        training.end()
+        return run.id

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
-from analysis_runs import invoke, write_run
+from analysis_runs import invoke, write_denseed_run, write_run
 
 
 def test_graph_draws_activities_entities_and_agents_in_prov_notation(store_dir, tmp_path, capsys):
@@ -47,3 +48,21 @@ def test_graph_without_graphviz_writes_dot_and_says_how_to_get_pictures(store_di
     assert "dot` program is not installed" in err and "apt-get install graphviz" in err
     assert (tmp_path / "g.dot").read_text().startswith("digraph provenance")
     assert not (tmp_path / "g.svg").exists()
+
+
+def test_graph_of_a_denseed_run_draws_its_layers_as_one_node_and_stays_readable(store_dir, tmp_path, capsys):
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is needed for this test: apt-get install graphviz")
+    run_id = write_denseed_run(store_dir, L=8)
+    svg, full = tmp_path / "graph.svg", tmp_path / "full.dot"
+    assert invoke(capsys, "graph", run_id[:8], "-o", str(svg), "--store", str(store_dir))[0] == 0
+    assert invoke(capsys, "graph", run_id[:8], "-o", str(full), "--full", "--store", str(store_dir))[0] == 0
+    text = svg.read_text()
+    for label in ("Layers", "28 layers", "Conv2D ×12", "DenseBlock", "K = 24", "L = 8", "Attributes"):
+        assert f">{label}<" in text, label
+    assert ">dense_conv_0<" not in text and "padding_note" not in text
+    size = re.search(r'<svg width="(\d+)pt" height="(\d+)pt"', text)
+    assert size and int(size[1]) < 2500 and int(size[2]) < 2500, size and size[0]  # was 126,862 pt wide
+    everything = full.read_text()
+    assert everything.count('"Conv2D\\n') == 12 and "dense_conv_0" in everything
+    assert max(len(line) for line in everything.splitlines()) < 400  # a layer's config is cut short

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from analysis_runs import invoke, start_running_run, write_run
+from analysis_runs import invoke, start_running_run, write_denseed_run, write_run
 
 
 def epoch_column(out: str) -> list[str]:
@@ -119,3 +119,17 @@ def test_show_and_graph_of_a_real_keras_run(store_dir, tmp_path, cli, capsys):
     svg = tmp_path / "g.svg"
     assert invoke(capsys, "graph", "last", "-o", str(svg), "--store", str(store_dir))[0] == 0
     assert ">Training<" in svg.read_text() and ">3 epochs (0–2)<" in svg.read_text()
+
+
+def test_show_lists_transformations_with_calls_grouped_and_every_line_stays_short(store_dir, capsys):
+    run_id = write_denseed_run(store_dir, L=4, dense_blocks=3)
+    code, out, err = invoke(capsys, "show", run_id[:8], "--store", str(store_dir))
+    assert code == 0, err
+    section = out.split("Transformations", 1)[1].split("Layers", 1)[0]
+    rows = [line.split() for line in section.splitlines() if line.strip()]
+    assert rows[0] == ["transformation", "calls", "inputs", "outputs", "line"]
+    assert rows[1][:5] == ["Encoder", "×1", "filters=32", "padding=same", "strides=2"]
+    assert rows[2][:4] == ["DenseBlock", "×3", "K=24", "L=4"]
+    assert "ndarray [2, 16, 16, 128] float32" in section
+    assert "Conv2D" in out and "GlorotUniform" not in out  # key arguments only ...
+    assert "padding_note" not in out and max(len(line) for line in out.splitlines()) < 200  # ... never the config

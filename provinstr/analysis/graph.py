@@ -3,7 +3,8 @@
 Activities are blue rectangles, entities yellow ellipses, agents orange houses; edges point
 from the later thing to what it depended on (used, wasGeneratedBy, wasAssociatedWith,
 wasInformedBy), as in the PROV documents. By default the per-epoch metrics of one activity
-collapse into one node per metric and hyperparameters into one node per activity.
+collapse into one node per metric, hyperparameters into one node per activity and the model's
+layers into one node ("31 layers: Conv2D ×12, …"); --full draws each of them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provinstr.analysis.catalog import cell
-from provinstr.analysis.facts import AnalysisError, kind_of
+from provinstr.analysis.facts import AnalysisError, Layer, kind_of
+from provinstr.analysis.summary import brief, layer_census
 from provinstr.store.results import to_python
 from provinstr.vocab import PI, PROV, RDF, RDFS
 
@@ -91,7 +92,7 @@ def _read(run: "RunInfo") -> tuple[dict[str, _Node], list[tuple[str, str, str]]]
 
 def _value(node: _Node) -> str:
     name, value = node.first(PI.name), node.first(PROV.value)
-    return f"{name} = {cell(value)}" if name is not None and value is not None else ""
+    return f"{name} = {brief(value)}" if name is not None and value is not None else ""
 
 
 def _label(node: _Node, nodes: dict[str, _Node], links_from: dict[str, list[tuple[str, str]]], full: bool) -> str:
@@ -112,7 +113,7 @@ def _label(node: _Node, nodes: dict[str, _Node], links_from: dict[str, list[tupl
     for key in (PI.trigger, PI.epoch, PI.version, PI.pythonVersion, PROV.atLocation, PI.shape, PI.dtype):
         value = node.first(key)
         if value is not None and value != label and not (key == PI.epoch and node.pi_class == "Metric"):
-            lines.append(f"{str(key).rsplit('#', 1)[-1]}: {cell(value)}")
+            lines.append(f"{str(key).rsplit('#', 1)[-1]}: {brief(value)}")
     if not full:  # fold a layer's arguments and the environment's libraries into their node
         for predicate, target in links_from.get(node.iri, ()):
             other = nodes.get(target)
@@ -148,11 +149,15 @@ def to_dot(run: "RunInfo", full: bool = False) -> str:
             owner = next((t for p, t in links_from.get(node.iri, ()) if p == str(PROV.wasGeneratedBy)), None)
             if node.pi_class == "Metric" and node.first(PI.epoch) is not None and owner:
                 group = f"{owner}#metric:{node.first(PI.name)}"
-            elif node.pi_class == "Hyperparameter":
+            elif node.pi_class == "Layer":
+                owner, group = run.iri, f"{run.iri}#layers"
+            elif node.pi_class in ("Hyperparameter", "Attribute"):
                 user = next((s for s, p, t in links if p == str(PROV.used) and t == node.iri), None)
                 if user is None or nodes.get(user) is None or nodes[user].pi_class == "Adaptation":
                     continue
-                owner, group = user, f"{user}#hyperparameters"
+                if node.pi_class == "Attribute" and nodes[user].pi_class != "Transformation":
+                    continue
+                owner, group = user, f"{user}#{node.pi_class.lower()}s"
             else:
                 continue
             groups.setdefault(group, (owner, []))[1].append(node)
@@ -161,7 +166,9 @@ def to_dot(run: "RunInfo", full: bool = False) -> str:
              and (n.types or n.props)]
     ids = {node.iri: f"n{i}" for i, node in enumerate(drawn)}
     ids.update({group: f"g{i}" for i, group in enumerate(groups)})
-    out = ["digraph provenance {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=10];',
+    # Left to right: an activity's many inputs and outputs stack up and down, so the picture stays
+    # about as wide as it is high (bottom-to-top put them all in one row: thousands of points wide).
+    out = ["digraph provenance {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
            '  edge [fontname="Helvetica", fontsize=8];', f"  label={_quote(f'{run.name} ({run.id[:12]})')};"]
     for node in drawn:
         out.append(f"  {ids[node.iri]} [label={_quote(_label(node, nodes, links_from, full))}, "
@@ -186,12 +193,17 @@ def to_dot(run: "RunInfo", full: bool = False) -> str:
 
 def _group_label(members: list[_Node]) -> str:
     first = members[0]
+    if first.pi_class == "Layer":
+        found = [Layer(m.iri, m.first(PI.index), m.first(PI.layerClass), m.first(RDFS.label), m.first(PI.sourceLine))
+                 for m in members]
+        census = layer_census(found, most=len(found)).split(": ", 1)
+        return "Layers\n" + census[0] + "\n" + census[1].replace(", ", "\n")
     if first.pi_class == "Metric":
         points = sorted((m.first(PI.epoch), m.first(PROV.value)) for m in members)
         return (f"Metric\n{first.first(PI.name)}\n{len(points)} epochs ({points[0][0]}–{points[-1][0]})\n"
-                f"{cell(points[0][1])} → {cell(points[-1][1])}")
+                f"{brief(points[0][1])} → {brief(points[-1][1])}")
     values = sorted(_value(m) for m in members)
-    return "Hyperparameters\n" + "\n".join(values)
+    return ("Hyperparameters" if first.pi_class == "Hyperparameter" else "Attributes") + "\n" + "\n".join(values)
 
 
 def render(dot_text: str, output: str | Path) -> Path:

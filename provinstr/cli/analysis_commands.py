@@ -27,21 +27,30 @@ def show(run: str = RunArgument, store: Optional[str] = StoreOption) -> None:
 
 @app.command()
 def compare(
-    runs: List[str] = typer.Argument(..., help="Two or more runs (id prefixes)."),
+    runs: Optional[List[str]] = typer.Argument(None, help="Two or more runs (id prefixes)."),
+    group: Optional[str] = typer.Option(None, "--group", help="Every run of this sweep (--group / PROVINSTR_GROUP)."),
     everything: bool = typer.Option(False, "--all", help="Show equal hyperparameters and layers too."),
     plot_file: Optional[Path] = typer.Option(None, "--plot", help="Also draw their learning curves into this file."),
     metric: List[str] = MetricOption,
     store: Optional[str] = StoreOption,
 ) -> None:
-    """Hyperparameters, layers and results of runs side by side (only what differs, unless --all)."""
+    """Hyperparameters, transformations, layers and results of runs side by side (only what differs, unless --all)."""
     from provinstr.analysis import compare as comparing
     from provinstr.analysis import plot
 
     with user_errors():
-        if len(runs) < 2:
-            raise UsageError("compare needs at least two runs, e.g. provinstr compare 3f2a 9b1c")
         opened = open_store(store)
-        infos = [opened.run(ref) for ref in runs]
+        infos = [opened.run(ref) for ref in runs or []]
+        if group is not None:
+            members = [info for info in opened.runs() if info.group == group]
+            if not members:
+                groups = sorted({info.group for info in opened.runs() if info.group})
+                known = f"; groups in this store: {', '.join(groups)}" if groups else "; no run here has a group"
+                raise UsageError(f"no run belongs to group {group!r}{known} (see: provinstr runs --group NAME)")
+            infos += [info for info in members if info.id not in {i.id for i in infos}]
+        if len(infos) < 2:
+            raise UsageError("compare needs at least two runs, e.g. provinstr compare 3f2a 9b1c "
+                             "or provinstr compare --group SWEEP")
         screen = comparing.render(infos, everything)
         stdout_console().print(screen, highlight=False, markup=False)
         if plot_file is not None:
