@@ -101,6 +101,7 @@ QUICK_COMMAND_LINES = [
     ["train.py"],
     ["train.py", "--epochs", "3", "--help", "-m", "x"],
     ["--store", "s", "--name=n", "--rules", "a.toml", "--rules=b.toml", "train.py", "--rules", "c"],
+    ["--group", "sweep-1", "train.py", "--group", "x"],
     ["-m", "pkg.mod", "a", "--store", "s"],
     ["--module=pkg", "--store", "s"],
     ["--", "train.py", "--", "x"],
@@ -128,6 +129,7 @@ def test_run_command_lines_read_without_typer_mean_what_typer_reads(monkeypatch)
         params = command.make_context("run", list(line)).params
         assert quick.script == params["script"] and quick.args == list(params["args"] or ()), line
         assert quick.module == params["module"] and quick.store == params["store"] and quick.name == params["name"]
+        assert quick.group == params["group"], line
         assert [str(r) for r in params["rules"] or ()] == quick.rules, line
 
 
@@ -136,3 +138,17 @@ def test_run_starts_the_script_without_the_cli_and_query_libraries(tmp_path, cli
         "import sys\nprint(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'rich', 'pydantic', 'libcst'}))\n")
     done = cli("run", "--store", str(store_dir), "modules.py", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == "[]\n", done.stderr
+
+
+def test_run_group_puts_the_run_into_a_sweep_that_runs_group_lists(tmp_path, cli, store_dir):
+    script = tmp_path / "step.py"
+    script.write_text("print('ok')\n")
+    for group in ("sweep-a", "sweep-a", None):
+        options = ["--group", group] if group else []
+        done = cli("run", "--store", str(store_dir), *options, str(script), cwd=tmp_path)
+        assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
+    runs = provinstr.open_store(store_dir).runs()
+    assert sorted(str(r.group) for r in runs) == ["None", "sweep-a", "sweep-a"]
+    sweeps = provinstr.open_store(store_dir).query(
+        'SELECT (COUNT(DISTINCT ?run) AS ?n) WHERE { ?s a pi:Sweep ; pi:group "sweep-a" ; mls:hasPart ?run }')
+    assert sweeps.rows == [(2,)]

@@ -33,6 +33,9 @@ def run(
     rules: Optional[List[Path]] = typer.Option(None, "--rules", metavar="FILE", help=_RULES_HELP),
     store: Optional[str] = typer.Option(None, "--store", help="Store folder (default: ./.provinstr)."),
     name: Optional[str] = typer.Option(None, "--name", help="The run's name (default: the script's name)."),
+    group: Optional[str] = typer.Option(
+        None, "--group", help="Group the run into a sweep (pi:Sweep) with others of this name (env PROVINSTR_GROUP)."
+    ),
 ) -> None:
     """Run a Python script as `python FILE ARGS` would, recording its training provenance."""
     from provinstr.rewrite.runner import TargetError, execute, module_target, script_target
@@ -47,7 +50,7 @@ def run(
     except TargetError as error:
         raise fail(str(error)) from None
     chosen = _rules(rules, os.path.dirname(target.filename))
-    code = execute(target, script_args, chosen, store=store, name=name)
+    code = execute(target, script_args, chosen, store=store, name=name, group=group)
     raise SystemExit(code)
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 # The `run` options that take a value, as capture_commands.run declares them.
-_VALUED = {"-m": "module", "--module": "module", "--rules": "rules", "--store": "store", "--name": "name"}
+_VALUED = {
+    "-m": "module", "--module": "module", "--rules": "rules", "--store": "store", "--name": "name", "--group": "group",
+}
 
 
 class RunArguments(NamedTuple):
@@ -23,11 +25,12 @@ class RunArguments(NamedTuple):
     rules: list[str]
     store: str | None
     name: str | None
+    group: str | None
 
 
 def parse(arguments: Sequence[str]) -> RunArguments | None:
     """The `run` command's arguments as click would read them, or None for anything unusual."""
-    values: dict[str, str | None] = {"module": None, "store": None, "name": None}
+    values: dict[str, str | None] = {"module": None, "store": None, "name": None, "group": None}
     rules: list[str] = []
     rest = list(arguments)
     while rest and rest[0].startswith("-"):  # options end at the script (no interspersed options)
@@ -48,7 +51,7 @@ def parse(arguments: Sequence[str]) -> RunArguments | None:
     script = rest.pop(0) if rest else None
     if script is None and values["module"] is None:
         return None
-    return RunArguments(script, rest, values["module"], rules, values["store"], values["name"])
+    return RunArguments(script, rest, values["module"], rules, values["store"], values["name"], values["group"])
 
 
 def quick_run(arguments: Sequence[str]) -> int | None:
@@ -69,4 +72,4 @@ def quick_run(arguments: Sequence[str]) -> int | None:
         rules = load_rules([Path(r) for r in parsed.rules], project_dir=os.path.dirname(target.filename))
     except (TargetError, RuleError):
         return None  # the typer command reports it (exit 2), before any user code runs
-    return execute(target, script_args, rules, store=parsed.store, name=parsed.name)
+    return execute(target, script_args, rules, store=parsed.store, name=parsed.name, group=parsed.group)

@@ -107,7 +107,7 @@ def plan_for(target: Target, rules: Sequence[Rule]) -> Plan | None:
 
 
 def execute(target: Target, args: Sequence[str], rules: Sequence[Rule], store: str | None = None,
-            name: str | None = None) -> int:
+            name: str | None = None, group: str | None = None) -> int:
     """Run the target in this process as __main__ inside a provinstr Run; returns the exit code.
 
     A user exception is reported like Python does (exit 1); SystemExit propagates unchanged.
@@ -132,7 +132,7 @@ def execute(target: Target, args: Sequence[str], rules: Sequence[Rule], store: s
         sys.path.append(target.path0)
     sys.modules["__main__"] = module
     try:
-        run = Run(name=name, store=store, script=target.filename, argv=list(sys.argv))
+        run = Run(name=name, store=store, script=target.filename, argv=list(sys.argv), group=group)
         with run:
             try:
                 exec(code, module.__dict__)
