@@ -157,7 +157,7 @@ class Run(Activity):
         if self.group:  # one pi:Sweep node per group name, the same IRI from every machine
             sweep = f"{SWEEP_BASE}{urllib.parse.quote(self.group, safe='')}"
             self.emit(sweep, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Sweep)), (RDFS.label, self.group),
-                              (PI.group, self.group), (MLS._NS["hasPart"], IRI(self.iri))])
+                              (PI.group, self.group), (MLS.hasPart, IRI(self.iri))])
         self._record_script()
         self._record_environment()
         self.flush(wait=False)

@@ -77,6 +77,8 @@ class MLS(DefinedNamespace):
     ModelEvaluation: URIRef
     Dataset: URIRef
     Model: URIRef
+    Experiment: URIRef
+    hasPart: URIRef
 
 
 # Every node a run writes lives under this base: <RUN_BASE><uuid>/<role path>.
