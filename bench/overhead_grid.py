@@ -141,7 +141,7 @@ def machine() -> dict:
         info["loadavg_start"] = Path("/proc/loadavg").read_text().split()[:3]
     except OSError:
         pass
-    for package in ("keras", "tensorflow", "mlflow", "pyoxigraph"):
+    for package in ("keras", "tensorflow-cpu", "tensorflow", "mlflow", "pyoxigraph"):
         try:
             from importlib.metadata import version
             info[package] = version(package)

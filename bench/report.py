@@ -29,7 +29,7 @@ def load(name: str) -> dict | None:
 
 
 def machine_lines(info: dict) -> list[str]:
-    keys = ("cpu", "cores", "platform", "python", "tensorflow", "keras", "mlflow", "pyoxigraph", "provinstr",
+    keys = ("cpu", "cores", "platform", "python", "tensorflow-cpu", "tensorflow", "keras", "mlflow", "pyoxigraph", "provinstr",
             "date", "loadavg_start", "loadavg_end", "seconds")
     return [f"- {k}: {info.get(k)}" for k in keys if k in info]
 

@@ -125,7 +125,10 @@ def _call(
         arguments = bound_arguments(callee, args, kwargs, defaults=bool(rule.functions))
         ctx.captured = {k: v for k, v in arguments.items() if rule.captures(k)}
         if rule.record == "activity":
-            activity = _start_activity(ctx)
+            activity = _new_activity(ctx)
+    if activity is not None:  # started: whatever fails while preparing it, it is ended below
+        with guard(f"capturing {rule.id}"):
+            _prepare_activity(ctx, activity)
     call_args, call_kwargs = (ctx.args, ctx.kwargs) if ctx is not None else (args, kwargs)
     try:
         result = callee(*call_args, **call_kwargs)
@@ -140,11 +143,16 @@ def _call(
     return result
 
 
-def _start_activity(ctx: CallContext) -> Activity:
+def _new_activity(ctx: CallContext) -> Activity:
+    """The call's activity, started (its values and the adapter's additions come in _prepare_activity)."""
     rule = ctx.rule
     label = rule.label or getattr(ctx.callee, "__name__", None) or rule.activity
     activity = Activity(ctx.run, rule.activity or "Transformation", label=label)
-    activity.start(sourceLine=ctx.line)
+    return activity.start(sourceLine=ctx.line)
+
+
+def _prepare_activity(ctx: CallContext, activity: Activity) -> None:
+    rule = ctx.rule
     if activity.kind == "Transformation":
         for name, value in ctx.captured.items():
             activity.attribute(name, summarize(value), "input")
@@ -152,7 +160,6 @@ def _start_activity(ctx: CallContext) -> Activity:
         for name, value in ctx.captured.items():
             activity.hyperparameter(name, summarize(value))
     adapters.get(rule.adapter).before_activity(ctx, activity)
-    return activity
 
 
 def _after(ctx: CallContext, activity: Activity | None, result: Any) -> None:

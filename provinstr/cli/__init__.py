@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import types
 
 # Imported when `app` is first used; add a new command module here rather than as an import line.
 COMMAND_MODULES = (
@@ -25,27 +24,15 @@ def _typer_app():
     """The typer application with every command module's commands registered."""
     for name in COMMAND_MODULES:
         importlib.import_module(name)
-    return importlib.import_module("provinstr.cli.app").app
-
-
-class _Package(types.ModuleType):
-    """`provinstr.cli.app` means the typer application (as it always has), not the submodule of that name."""
-
-    @property
-    def app(self):
-        return _typer_app()
-
-    @app.setter
-    def app(self, value) -> None:
-        pass  # the import system binds the submodule provinstr.cli.app here; the name stays the application
-
-
-sys.modules[__name__].__class__ = _Package
+    return importlib.import_module("provinstr.cli.application").app
 
 
 def __getattr__(name: str):
+    # `provinstr.cli.app` is the full application; it is built on first use, not at import.
+    if name == "app":
+        return _typer_app()
     if name in ("UsageError", "fail", "console", "err_console"):
-        return getattr(importlib.import_module("provinstr.cli.app"), name)
+        return getattr(importlib.import_module("provinstr.cli.application"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -59,7 +46,7 @@ def main() -> None:
         if code is not None:
             raise SystemExit(code)
 
-    from provinstr.cli.app import UsageError, fail
+    from provinstr.cli.application import UsageError, fail
     from provinstr.store import StoreError
 
     try:

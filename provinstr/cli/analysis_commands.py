@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from provinstr.cli.app import UsageError, app, console, fail
+from provinstr.cli.application import UsageError, app, console, fail
 from provinstr.cli.common import StoreOption, open_store, stdout_console, user_errors
 
 RunArgument = typer.Argument(..., help="The run: an id prefix, its IRI, or 'last'.")

@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from provinstr.cli.app import app, console, fail
+from provinstr.cli.application import app, console, fail
 
 _RULES_HELP = "A rule file (TOML); repeat for more. It takes precedence over the project's and the builtin rules."
 

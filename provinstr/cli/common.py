@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 
-from provinstr.cli.app import UsageError, fail
+from provinstr.cli.application import UsageError, fail
 from provinstr.store import StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +42,6 @@ def stdout_console() -> "Console":
     """The stdout console; as wide as the content when piped, so cells are never folded."""
     from rich.console import Console
 
-    from provinstr.cli.app import console
+    from provinstr.cli.application import console
 
     return console if console.is_terminal else Console(width=100_000, soft_wrap=True)

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from provinstr.cli.app import app, console, fail
+from provinstr.cli.application import app, console, fail
 from provinstr.config import store_location
 from provinstr.store import StoreError
 from provinstr.store.local import LocalStore

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from provinstr.analysis.catalog import RunInfo, cell
-from provinstr.cli.app import UsageError, app
+from provinstr.cli.application import UsageError, app
 from provinstr.cli.common import StoreOption, open_store, stdout_console, user_errors
 from provinstr.store import QuerySyntaxError
 from provinstr.store.results import QueryResult
