@@ -79,6 +79,12 @@ def main() -> None:
         runs = [hook_cost() for _ in range(5)]
         data["hook_ms"] = {label: statistics.median(r[label] for r in runs) * 1e3 for label in runs[0]}
         data["hook_command"] = "python bench/short_epochs.py --hooks"
+        ab = inprocess_ab()
+        data["inprocess_ab"] = ab
+        pairs = [p / q for p, q in zip(ab["provinstr fit/epoch"], ab["plain fit/epoch"])]
+        print(f"in-process A/B, fit seconds per epoch: plain {statistics.median(ab['plain fit/epoch']):.4f}, "
+              f"provinstr callbacks {statistics.median(ab['provinstr fit/epoch']):.4f}; "
+              f"median paired ratio {(statistics.median(pairs) - 1) * 100:+.1f} %")
         out.write_text(json.dumps(data, indent=1))
         for label, ms in data["hook_ms"].items():
             print(f"{label:35s} {ms:.3f} ms per epoch (median of 5 x 300 epochs)")
@@ -171,6 +177,54 @@ def hook_cost(epochs: int = 300) -> dict:
                 capture = kind(training, [keras.callbacks.Callback()])
                 result[label] = loop(capture.callbacks(), batches)
                 training.end()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def inprocess_ab(rounds: int = 6, epochs: int = 30) -> dict:
+    """One process, one compiled model, fits alternating with and without provinstr's callbacks.
+
+    Seconds per epoch (median of the script's own epoch timer, and fit time / epochs) for plain fits and
+    for fits with the callbacks of a captured fit (recording into a real store, with its writer thread):
+    the per-epoch cost without process start-up, graph tracing or model saving, and with load drift
+    cancelled by alternation. Uses bench/models.py's network and short-epoch data.
+    """
+    import keras
+
+    import provinstr
+    from provinstr.adapters.keras.callback import CaptureCallback
+    from provinstr.capture.activity import Activity
+
+    sys.argv = ["models.py", "--samples", "64", "--batch-size", "16"]
+    sys.path.insert(0, str(BENCH))
+    import models
+
+    (x, y), _ = models.make_data(64, 16, 0)
+    model = models.build_model(16, 12, 4)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.001, momentum=0.9, weight_decay=1e-4),
+                  loss="mse", metrics=["mae"])
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)  # trace the graph once
+    work = Path(tempfile.mkdtemp(prefix="provinstr-ab-"))
+    result: dict[str, list[float]] = {"plain epoch": [], "provinstr epoch": [], "plain fit/epoch": [],
+                                      "provinstr fit/epoch": []}
+    try:
+        with provinstr.run(name="ab", store=str(work / ".provinstr")) as run:
+            for index in range(2 * rounds):
+                captured = index % 2 == 1
+                timer = models.EpochTimes()
+                callbacks = [timer]
+                if captured:
+                    training = Activity(run, "Training", label="fit").start()
+                    callbacks = CaptureCallback(training, [timer]).callbacks()
+                start = time.perf_counter()
+                model.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=callbacks)
+                seconds = time.perf_counter() - start
+                if captured:
+                    training.end()
+                label = "provinstr" if captured else "plain"
+                result[f"{label} epoch"].append(statistics.median(timer.seconds))
+                result[f"{label} fit/epoch"].append(seconds / epochs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result

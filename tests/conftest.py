@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# PROV-O and ML-Schema, for the standards and vocabulary tests (copies of ../shared/vocab).
+VOCAB = REPO / "tests" / "data" / "vocab"
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from provinstr.adapters.keras.datasets import digest  # noqa: E402
 from provinstr.capture import calls, safety  # noqa: E402
 from provinstr.rules import load_rule_file  # noqa: E402
 
-from conftest import REPO, SHARED  # noqa: E402
+from conftest import REPO, VOCAB  # noqa: E402
 
 RULES = load_rule_file(REPO / "rules" / "keras.toml")
 
@@ -350,7 +350,7 @@ def test_a_keras_run_passes_the_validator(store_dir):
         fit(model, x, y, epochs=2, callbacks=[plateau], validation_split=0.2)
         wrapped(model.evaluate, "keras.evaluate", 8)(x, y, verbose=0)
     store = provinstr.open_store(store_dir)
-    assert check_run(store, run.id, SHARED / "vocab" / "prov-o.nq") == []
+    assert check_run(store, run.id, VOCAB / "prov-o.nq") == []
 
 
 # -- semantics and safety ---------------------------------------------------------------------------
@@ -420,3 +420,44 @@ def test_an_unwritable_store_warns_once_and_training_completes(tmp_path, monkeyp
             wrapped(model.evaluate, "keras.evaluate", 5)(x, y, verbose=0)
     assert len(history.history["loss"]) == 2
     assert len([w for w in caught if issubclass(w.category, safety.ProvinstrWarning)]) == 1
+
+
+def test_a_fit_with_a_misspelt_argument_raises_the_users_own_type_error_and_its_training_records_it(store_dir):
+    x, y = data()
+    with provinstr.run(store=store_dir) as run:
+        model = small_model()
+        with pytest.raises(TypeError, match=r"fit\(\) got an unexpected keyword argument 'epoch'"):
+            wrapped(model.fit, "keras.fit", 9)(x, y, epoch=2, verbose=0)
+        provinstr.log_metric("after_the_failed_fit", 1.0)
+    assert rows(store_dir, run, """SELECT ?type WHERE { ?t a pi:Training ; pi:exceptionType ?type ;
+        prov:endedAtTime ?end }""") == [("TypeError",)]
+    # the failed Training is closed: what the script records next belongs to the run, not to it
+    assert rows(store_dir, run, """SELECT ?kind WHERE { ?m pi:name "after_the_failed_fit" ;
+        prov:wasGeneratedBy ?a . ?a a ?kind . FILTER(?kind IN (pi:Run, pi:Training)) }""") == [(
+        "https://w3id.org/provinstr#Run",)]
+
+
+def test_a_training_whose_capture_fails_before_fit_is_still_ended_when_fit_returns(store_dir, monkeypatch):
+    from provinstr.adapters.keras import datasets
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("fingerprinting exploded")
+
+    monkeypatch.setenv("PROVINSTR_STRICT", "0")
+    monkeypatch.setattr(safety, "_warned", set())
+    monkeypatch.setattr(datasets, "record", broken)
+    x, y = data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with provinstr.run(store=store_dir) as run:
+            history = fit(small_model(), x, y, epochs=2)
+            provinstr.log_metric("after_the_fit", 1.0)
+    assert len(history.history["loss"]) == 2
+    ours = [w for w in caught if issubclass(w.category, safety.ProvinstrWarning)]
+    assert len(ours) == 1 and "fingerprinting exploded" in str(ours[0].message)
+    assert rows(store_dir, run, """SELECT ?kind WHERE { ?m pi:name "after_the_fit" ;
+        prov:wasGeneratedBy ?a . ?a a ?kind . FILTER(?kind IN (pi:Run, pi:Training)) }""") == [(
+        "https://w3id.org/provinstr#Run",)]
+    ((ended_before_run,),) = rows(store_dir, run, """SELECT (?end < ?run_end AS ?before) WHERE {
+        ?t a pi:Training ; prov:endedAtTime ?end . ?r a pi:Run ; prov:endedAtTime ?run_end }""")
+    assert ended_before_run is True

@@ -11,7 +11,7 @@ import provinstr
 from provinstr.analysis.validate import DOMAIN_RANGE, check_run
 from provinstr.vocab import PROV, RDF, RDFS
 
-PROV_O = Path(__file__).resolve().parents[2] / "shared" / "vocab" / "prov-o.nq"
+PROV_O = Path(__file__).resolve().parent / "data" / "vocab" / "prov-o.nq"
 
 
 @provinstr.track_transformation(name="DenseBlock", outputs=["channels"])

@@ -12,7 +12,7 @@ from rdflib.namespace import OWL, RDF, RDFS
 from provinstr.vocab import MLS, PI, PROV, ontology_path
 
 PI_NS = str(PI._NS)
-VOCAB = Path(__file__).resolve().parents[2] / "shared" / "vocab"
+VOCAB = Path(__file__).resolve().parent / "data" / "vocab"
 
 
 @pytest.fixture(scope="module")

@@ -140,6 +140,9 @@ def _call(
     if ctx is not None:
         with guard(f"capturing {rule.id}"):
             _after(ctx, activity, result)
+    if activity is not None:  # already ended unless recording its results failed early
+        with guard(f"capturing {rule.id}"):
+            activity.end()
     return result
 
 

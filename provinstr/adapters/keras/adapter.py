@@ -27,9 +27,16 @@ _results: dict[str, ResultCallback] = {}  # Test activity IRI -> the callback co
 
 
 def replace_argument(ctx: CallContext, name: str, value: Any) -> None:
-    """Give the call a different value for one argument, wherever the user passed it (or not)."""
+    """Give the call a different value for one argument, wherever the user passed it (or not).
+
+    Arguments that do not fit the callee's signature are left as they are: the call then raises
+    the user's own TypeError, not a capture error.
+    """
     signature = inspect.signature(ctx.callee)
-    bound = signature.bind_partial(*ctx.args, **ctx.kwargs)
+    try:
+        bound = signature.bind_partial(*ctx.args, **ctx.kwargs)
+    except TypeError:
+        return
     bound.arguments[name] = value
     ctx.args, ctx.kwargs = tuple(bound.args), dict(bound.kwargs)
 
