@@ -56,8 +56,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-tf.config.threading.set_intra_op_parallelism_threads(ARGS.threads)
-tf.config.threading.set_inter_op_parallelism_threads(ARGS.threads)
+try:
+    tf.config.threading.set_intra_op_parallelism_threads(ARGS.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(ARGS.threads)
+except RuntimeError:  # imported by a process that already ran TensorFlow (bench/short_epochs.py --hooks)
+    pass
 
 
 def make_data(samples: int, grid: int, seed: int):

@@ -111,6 +111,17 @@ def short_section(short: dict) -> list[str]:
         for label, ms in short["hook_ms"].items():
             lines.append(f"| {label} | {ms:.3f} | {ms / 50:.1%} | {ms / 100:.1%} |")
         lines.append("")
+    if short.get("inprocess_ab"):
+        ab = short["inprocess_ab"]
+        pairs = [a / b for a, b in zip(ab["provinstr fit/epoch"], ab["plain fit/epoch"])]
+        lines += ["### In-process A/B: one process, one model, fits alternating with and without provinstr's callbacks",
+                  "", "| | plain | provinstr callbacks | paired ratios (provinstr / plain) |", "|---|---|---|---|",
+                  f"| fit seconds per epoch, median of {len(pairs)} fits each | "
+                  f"{statistics.median(ab['plain fit/epoch']):.4f} | {statistics.median(ab['provinstr fit/epoch']):.4f} | "
+                  f"median {(statistics.median(pairs) - 1) * 100:+.1f} %, range {(min(pairs) - 1) * 100:+.1f} % .. "
+                  f"{(max(pairs) - 1) * 100:+.1f} % |",
+                  f"| the script's own epoch timer, median | {statistics.median(ab['plain epoch']):.4f} | "
+                  f"{statistics.median(ab['provinstr epoch']):.4f} | |", ""]
     for metric, title in (("steady_epoch_s", "seconds per epoch after the first, (fit - epoch 0) / (epochs - 1)"),
                           ("fit_s", "in-process model.fit seconds"),
                           ("wall_s", "whole process wall seconds"),

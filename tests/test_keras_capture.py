@@ -461,3 +461,19 @@ def test_a_training_whose_capture_fails_before_fit_is_still_ended_when_fit_retur
     ((ended_before_run,),) = rows(store_dir, run, """SELECT (?end < ?run_end AS ?before) WHERE {
         ?t a pi:Training ; prov:endedAtTime ?end . ?r a pi:Run ; prov:endedAtTime ?run_end }""")
     assert ended_before_run is True
+
+
+def test_functional_helpers_that_return_tensors_record_the_class_and_name_of_the_layer_they_made(store_dir):
+    x, y = data()
+    with provinstr.run(store=store_dir) as run:
+        keras.utils.set_random_seed(0)
+        inputs = wrapped(layers.Input, "keras.layer", 3, "keras.layers.Input")(shape=(4,), name="features")
+        left, right = layers.Dense(3, name="left")(inputs), layers.Dense(3, name="right")(inputs)
+        added = wrapped(layers.add, "keras.layer", 5, "keras.layers.add")([left, right])
+        model = keras.Model(inputs, layers.Dense(2, activation="softmax", name="out")(added))
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        fit(model, x, y, epochs=1)
+    found = rows(store_dir, run, """SELECT ?line ?class ?label WHERE { ?t a pi:Training ; prov:used ?l .
+        ?l a pi:Layer ; pi:sourceLine ?line ; pi:layerClass ?class ; rdfs:label ?label } ORDER BY ?line""")
+    add_layer = added._keras_history.operation
+    assert found == [(3, "keras.layers.InputLayer", "features"), (5, "keras.layers.Add", add_layer.name)]

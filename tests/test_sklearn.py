@@ -259,3 +259,16 @@ def test_provinstr_run_records_a_plain_sklearn_script_without_loading_tensorflow
                                     pi:name ?name ; prov:value ?value }""")
     assert {r["name"]: r["value"] for r in best} == seen["best_params"]
     assert [r.status for r in provinstr.open_store(store).runs()] == ["completed"]
+
+
+def test_the_data_of_fit_predict_and_score_are_ml_schema_datasets_too(store_dir, digits):
+    X, y, X_test, y_test = digits
+    with provinstr.run(store=store_dir):
+        model = construct(LogisticRegression, "sklearn.linear_model.LogisticRegression", max_iter=300)
+        call(model.fit, X, y)
+        call(model.predict, X_test)
+        call(model.score, X_test, y_test)
+    datasets = ask(store_dir, """SELECT ?d (SAMPLE(?mls) AS ?also) WHERE { ?d a pi:Dataset .
+        OPTIONAL { ?d a mls:Dataset . BIND(true AS ?mls) } } GROUP BY ?d""")
+    assert len(datasets) == 5  # X, y; X_test (predict and score); the predictions; y_test
+    assert all(row["also"] is True for row in datasets), datasets

@@ -79,3 +79,19 @@ def test_a_user_function_default_the_call_relied_on_is_recorded(tmp_path, cli):
     )
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.splitlines()[1:] == ["24,4"]
+
+
+def test_a_function_rule_with_entity_dataset_records_an_ml_schema_dataset(tmp_path, store_dir):
+    from provinstr.rewrite import execute, script_target
+    from provinstr.rules import load_rule_file
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nid = "load"\nfunctions = ["load_table"]\nrecord = "component"\n'
+                     'entity = "Dataset"\ncapture = { rows = true }\n')
+    script = tmp_path / "load.py"
+    script.write_text("def load_table(rows):\n    return list(range(rows))\ntable = load_table(rows=5)\n")
+    code = execute(script_target(str(script)), [], load_rule_file(rules), store=str(store_dir))
+    assert code == 0
+    found = provinstr.open_store(store_dir).query("""SELECT ?rows WHERE { ?d a pi:Dataset, mls:Dataset ;
+        pi:attribute [ pi:name "rows" ; prov:value ?rows ] }""")
+    assert list(found) == [(5,)]

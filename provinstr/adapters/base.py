@@ -46,6 +46,19 @@ class Adapter:
 
         return summarize(value)
 
+    def component(self, obj: Any) -> Any:
+        """The component a component call stands for: what it returned, unless the framework knows better."""
+        return obj
+
+    def class_name(self, obj: Any) -> str:
+        """The public name of an object's class (of the class itself when given one)."""
+        import inspect
+
+        from provinstr.rules.model import normalise
+
+        cls = obj if inspect.isclass(obj) else type(obj)
+        return normalise(f"{cls.__module__}.{cls.__qualname__}")
+
     def on_component(self, ctx: CallContext, obj: Any, node: str) -> None:
         """After a component (layer, optimizer, callback ...) was constructed and recorded as `node`."""
 

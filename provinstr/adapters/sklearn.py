@@ -19,7 +19,7 @@ from provinstr.capture.arguments import bound_arguments
 from provinstr.capture.calls import node_of, remember
 from provinstr.capture.nquads import IRI, plain_value
 from provinstr.capture.values import MAX_LIST, summarize
-from provinstr.vocab import PI, PROV, RDF, RDFS
+from provinstr.vocab import MLS, PI, PROV, RDF, RDFS
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.capture.activity import Activity
@@ -145,6 +145,7 @@ def dataset(run: "Run", name: str, value: Any) -> str:
         [
             (RDF.type, ENTITY),
             (RDF.type, IRI(PI.Dataset)),
+            (RDF.type, IRI(MLS.Dataset)),
             (PI.name, name),
             (RDFS.label, public_name(type(value))),
             (PI.shape, shape),

@@ -23,7 +23,7 @@ from provinstr.capture.nquads import IRI
 from provinstr.capture.run import current_run
 from provinstr.capture.safety import guard
 from provinstr.capture.values import summarize
-from provinstr.vocab import PI, PROV, RDF, RDFS
+from provinstr.vocab import MLS, PI, PROV, RDF, RDFS
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.rules.model import Rule
@@ -201,13 +201,18 @@ def _result_metric(ctx: CallContext, activity: Activity, result: Any) -> None:
 def record_component(ctx: CallContext, obj: Any) -> str:
     """A pi:<entity> node for a constructed object, with the captured arguments as pi:Attribute."""
     kind = ctx.rule.entity or "Component"
-    describe = adapters.get(ctx.rule.adapter).describe  # the framework knows its objects best
+    adapter = adapters.get(ctx.rule.adapter)  # the framework knows its objects best
+    describe = adapter.describe
+    # A helper may return something other than the component (keras.layers.add gives a tensor).
+    component = adapter.component(obj)
     node = ctx.run.new_iri(kind.lower())
+    label = getattr(component, "name", None)
     pairs = [
         (RDF.type, ENTITY),
         (RDF.type, IRI(PI[kind]) if kind in ("Layer", "Dataset") else None),
-        (PI.layerClass if kind == "Layer" else PI.name, _class_name(ctx, obj)),
-        (RDFS.label, getattr(obj, "name", None) if isinstance(getattr(obj, "name", None), str) else None),
+        (RDF.type, IRI(MLS.Dataset) if kind == "Dataset" else None),
+        (PI.layerClass if kind == "Layer" else PI.name, _class_name(ctx, component, adapter, obj)),
+        (RDFS.label, label if isinstance(label, str) else None),
         (PI.sourceLine, ctx.line),
     ]
     ctx.run.emit(node, pairs)
@@ -217,13 +222,13 @@ def record_component(ctx: CallContext, obj: Any) -> str:
                                  (PROV.value, describe(value))])
         ctx.run.emit(node, [(PI.attribute, IRI(attribute))])
     remember(obj, node)
+    if component is not obj:
+        remember(component, node)
     return node
 
 
-def _class_name(ctx: CallContext, obj: Any) -> str:
-    from provinstr.rules.model import normalise
-
-    if ctx.qualified_name:
+def _class_name(ctx: CallContext, component: Any, adapter: Any, returned: Any) -> str:
+    """The name the call was written with, unless it returned something other than the component."""
+    if ctx.qualified_name and returned is component:
         return ctx.qualified_name
-    cls = obj if inspect.isclass(obj) else type(obj)
-    return normalise(f"{cls.__module__}.{cls.__qualname__}")
+    return adapter.class_name(component)

@@ -11,8 +11,7 @@ from typing import Any
 from provinstr.adapters.base import Adapter, CallContext
 from provinstr.adapters.keras import datasets
 from provinstr.adapters.keras.callback import BatchCaptureCallback, CaptureCallback, ResultCallback
-from provinstr.adapters.keras.describe import record_config, record_optimizer
-from provinstr.capture import calls
+from provinstr.adapters.keras.describe import api_name, record_config, record_optimizer
 from provinstr.capture.arguments import bound_arguments
 from provinstr.capture.activity import ENTITY, Activity
 from provinstr.capture.nquads import IRI
@@ -62,11 +61,16 @@ class KerasAdapter(Adapter):
     name = "keras"
 
     # -- components -------------------------------------------------------------------------
-    def on_component(self, ctx: CallContext, obj: Any, node: str) -> None:
+    def component(self, obj: Any) -> Any:
+        """keras.layers.Input / keras.layers.add(...) return a tensor: the component is its layer."""
         history = getattr(obj, "_keras_history", None)
-        if history is not None:  # keras.Input / keras.layers.add(...) return a tensor: record its layer
-            obj = history.operation
-            calls.remember(obj, node)
+        return obj if history is None else history.operation
+
+    def class_name(self, obj: Any) -> str:
+        return api_name(obj)
+
+    def on_component(self, ctx: CallContext, obj: Any, node: str) -> None:
+        obj = self.component(obj)
         import keras
 
         # Callbacks have no configuration; a whole model's (keras.applications) is its layers, recorded at fit.
