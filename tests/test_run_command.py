@@ -102,6 +102,7 @@ QUICK_COMMAND_LINES = [
     ["train.py", "--epochs", "3", "--help", "-m", "x"],
     ["--store", "s", "--name=n", "--rules", "a.toml", "--rules=b.toml", "train.py", "--rules", "c"],
     ["--group", "sweep-1", "train.py", "--group", "x"],
+    ["-s", "s", "train.py"],
     ["-m", "pkg.mod", "a", "--store", "s"],
     ["--module=pkg", "--store", "s"],
     ["--", "train.py", "--", "x"],

@@ -63,6 +63,9 @@ def figure(
     if not drawn:
         raise AnalysisError(_nothing_to_plot(missing or list(runs), names))
     axes.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     axes.set_ylabel(", ".join(names))
     axes.grid(True, alpha=0.3)
     axes.legend(loc="best", fontsize="small")

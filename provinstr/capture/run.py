@@ -20,7 +20,7 @@ from provinstr.capture import environment
 from provinstr.capture.activity import ACTIVITY, ENTITY, Activity, now, safe_segment
 from provinstr.capture.nquads import IRI
 from provinstr.capture.recorder import Recorder
-from provinstr.capture.safety import report, strict
+from provinstr.capture.safety import guard, report, strict
 from provinstr.config import store_location
 from provinstr.store import open_backend
 from provinstr.vocab import AGENT_BASE, MLS, PI, PROV, RDF, RDFS, RUN_BASE
@@ -128,6 +128,14 @@ class Run(Activity):
         self.recorder = Recorder(sink, self.iri)
         super().start()
         self.status = STATUS_RUNNING
+        # Describing who, what and where is capture too: a failure there must not stop the program.
+        with guard("recording the run's agents, script and environment"):
+            self._describe()
+        self.flush(wait=False)
+        return self
+
+    def _describe(self) -> None:
+        """The run's own statements, its agents, its sweep, its script and its environment."""
         user, host = _user(), environment.host_name()
         person = f"{AGENT_BASE}person/{safe_segment(user)}@{safe_segment(host)}"
         tool = f"{AGENT_BASE}provinstr/{__version__}"
@@ -160,8 +168,6 @@ class Run(Activity):
                               (PI.group, self.group), (MLS.hasPart, IRI(self.iri))])
         self._record_script()
         self._record_environment()
-        self.flush(wait=False)
-        return self
 
     def _record_script(self) -> None:
         if self.script is None:

@@ -31,7 +31,9 @@ def run(
     args: Optional[List[str]] = typer.Argument(None, metavar="[ARGS]...", help="Arguments for the script."),
     module: Optional[str] = typer.Option(None, "-m", "--module", help="Run a module, as `python -m MODULE`."),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", metavar="FILE", help=_RULES_HELP),
-    store: Optional[str] = typer.Option(None, "--store", help="Store folder (default: ./.provinstr)."),
+    store: Optional[str] = typer.Option(
+        None, "--store", "-s", help="Store folder or SPARQL server URL (default: $PROVINSTR_STORE, \\[tool.provinstr] store, ./.provinstr)."
+    ),
     name: Optional[str] = typer.Option(None, "--name", help="The run's name (default: the script's name)."),
     group: Optional[str] = typer.Option(
         None, "--group", help="Group the run into a sweep (pi:Sweep) with others of this name (env PROVINSTR_GROUP)."

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from provinstr.analysis.catalog import Store
 
 StoreOption = typer.Option(
-    None, "--store", "-s", help="Store folder (default: $PROVINSTR_STORE, [tool.provinstr] store, ./.provinstr)."
+    None, "--store", "-s", help="Store folder or SPARQL server URL (default: $PROVINSTR_STORE, \\[tool.provinstr] store, ./.provinstr)."
 )
 
 __all__ = ["StoreOption", "open_store", "stdout_console", "user_errors"]

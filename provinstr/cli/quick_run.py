@@ -14,7 +14,8 @@ from typing import NamedTuple, Sequence
 
 # The `run` options that take a value, as capture_commands.run declares them.
 _VALUED = {
-    "-m": "module", "--module": "module", "--rules": "rules", "--store": "store", "--name": "name", "--group": "group",
+    "-m": "module", "--module": "module", "--rules": "rules", "--store": "store", "-s": "store", "--name": "name",
+    "--group": "group",
 }
 
 
