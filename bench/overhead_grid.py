@@ -286,7 +286,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} configurations x {QUICK_REPEAT} repetitions")
     parser.add_argument("--repeat", type=int, default=None, help="repetitions per configuration (default 5)")
     parser.add_argument("--epochs", type=int, nargs="*", default=list(EPOCHS))
-    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS),
+                        help="plain, provinstr, mlflow, mlflow+model, mlflow-batch, or provinstr-NAME (rule file "
+                             "WORK/rules-provinstr-NAME.toml, written by you or by --rules-dir)")
+    parser.add_argument("--configs", nargs="*", default=None, metavar="E/LR/DECAY/MOMENTUM",
+                        help="these configurations instead of the grid, e.g. 100/0.002/1e-4/0.9")
+    parser.add_argument("--rules-dir", default=None, help="copy rules-provinstr-*.toml from this folder into WORK")
     parser.add_argument("--samples", type=int, default=128, help="training fields per epoch (epoch length)")
     parser.add_argument("--out", default=str(BENCH / "results" / "grid.json"))
     parser.add_argument("--work", default=None, help="folder for the stores (default: a fresh temporary one)")
@@ -294,7 +299,10 @@ def main() -> None:
                         help="measure nothing: rebuild the records of a run cut short from its printed output")
     options = parser.parse_args()
 
-    if options.quick:
+    if options.configs:
+        configs = [(int(c.split("/")[0]), *(float(v) for v in c.split("/")[1:])) for c in options.configs]
+        repeat = options.repeat or 5
+    elif options.quick:
         configs, repeat = QUICK, options.repeat or QUICK_REPEAT
     else:
         configs = list(itertools.product(options.epochs, RATES, DECAYS, MOMENTA))
@@ -303,6 +311,9 @@ def main() -> None:
     extra = ["--samples", str(options.samples)]
     work = Path(options.work) if options.work else Path(tempfile.mkdtemp(prefix="provinstr-grid-"))
     work.mkdir(parents=True, exist_ok=True)
+    if options.rules_dir:
+        for rules in Path(options.rules_dir).glob("rules-provinstr-*.toml"):
+            shutil.copy(rules, work / rules.name)
     info = machine()
     out = Path(options.out)
     out.parent.mkdir(parents=True, exist_ok=True)

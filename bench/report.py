@@ -74,7 +74,8 @@ def plot(rows_by_metric: dict[str, list[dict]], variants: list[str], path: Path)
 def grid_section(grid: dict, stem: str) -> list[str]:
     variants = grid["variants"]
     configs = len({tuple(r["config"]) for r in grid["records"]})
-    lines = [f"## 1. The seed's grid ({stem}.json)", "",
+    title = "The seed's grid" if stem.startswith("grid") else "Diagnosis: where provinstr's fit time goes"
+    lines = [f"## 1. {title} ({stem}.json)", "",
              f"Command: `{grid['command']}` ({'--quick subset' if grid.get('quick') else 'grid'}: {configs} "
              f"configurations, {grid['repeat']} repetitions each; script arguments {' '.join(grid['script_args'])}; "
              f"{len(grid['records'])} processes timed, start load average {grid['machine'].get('loadavg_start')}, "
@@ -154,7 +155,8 @@ def scale_section(scale: dict) -> list[str]:
 
 
 def main() -> None:
-    grids = {path.stem: json.loads(path.read_text()) for path in sorted(RESULTS.glob("grid*.json"))}
+    paths = sorted(RESULTS.glob("grid*.json")) + sorted(RESULTS.glob("diagnose*.json"))
+    grids = {path.stem: json.loads(path.read_text()) for path in paths}
     short, scale = load("short_epochs.json"), load("scale.json")
     grid = next(iter(grids.values()), None)
     out = ["# provinstr capture overhead: results", "",
