@@ -166,6 +166,9 @@ class LocalStore:
     def _ingest(self, store: ox.Store) -> None:
         offsets = self._read_offsets()
         changed = False
+        # Tails of many logs are loaded together: one big (bulk) load is far faster than one per run.
+        batch: list[bytes] = []
+        batched = 0
         for log in sorted(self.runs_dir.glob("*.nq")):
             start = offsets.get(log.name, 0)
             try:
@@ -182,11 +185,17 @@ class LocalStore:
                     if end < 0:
                         break  # only a torn line so far: wait for its end
                     chunk = data[: end + 1]
-                    _load(store, chunk)
+                    batch.append(chunk)
+                    batched += len(chunk)
+                    if batched >= INGEST_CHUNK_BYTES:
+                        _load(store, b"".join(batch))
+                        batch, batched = [], 0
                     start += len(chunk)
                     handle.seek(start)
                     changed = True
             offsets[log.name] = start
+        if batch:
+            _load(store, b"".join(batch))
         if changed:
             store.flush()
             tmp = self._offsets_file.with_suffix(f".{os.getpid()}.tmp")
