@@ -477,3 +477,19 @@ def test_functional_helpers_that_return_tensors_record_the_class_and_name_of_the
         ?l a pi:Layer ; pi:sourceLine ?line ; pi:layerClass ?class ; rdfs:label ?label } ORDER BY ?line""")
     add_layer = added._keras_history.operation
     assert found == [(3, "keras.layers.InputLayer", "features"), (5, "keras.layers.Add", add_layer.name)]
+
+
+def test_a_subclass_fit_calling_super_fit_is_one_training_not_two(store_dir):
+    class Logged(keras.Sequential):
+        def fit(self, *args, **kwargs):  # as rewritten in the user's script: super().fit(...) is wrapped too
+            return wrapped(super().fit, "keras.fit", 90)(*args, **kwargs)
+
+    keras.utils.set_random_seed(0)
+    model = Logged([keras.Input((4,)), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="sparse_categorical_crossentropy")
+    x, y = data()
+    with provinstr.run(store=str(store_dir)) as run:
+        history = fit(model, x, y, epochs=2)
+    assert len(history.history["loss"]) == 2
+    assert rows(store_dir, run, "SELECT (COUNT(?t) AS ?n) WHERE { ?t a pi:Training }") == [(1,)]
+    assert [epoch for epoch, _ in epoch_metrics(store_dir, run, "loss")] == [0, 1]

@@ -25,6 +25,7 @@ class CallContext:
     run: "Run"
     qualified_name: str | None = None  # as the rewriter resolved it, e.g. "keras.layers.Conv2D"
     captured: dict[str, Any] = field(default_factory=dict)  # the arguments the rule keeps, by name
+    state: dict[str, Any] = field(default_factory=dict)  # an adapter's own notes about this call, gone with it
 
     @property
     def name(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -33,6 +34,7 @@ _filename: str | None = None
 # Objects built by captured constructors -> their node IRI (layers, optimizers, callbacks ...).
 _nodes: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 _nodes_by_id: dict[int, str] = {}  # for objects that cannot be weakly referenced
+_local = threading.local()  # per thread: the activity calls in progress
 
 
 def activate(rules: Iterable["Rule"], filename: str | None = None) -> None:
@@ -117,6 +119,31 @@ def resolve_imported(qualified_name: str) -> Any:
 def _call(
     rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, /, *args: Any, **kwargs: Any
 ) -> Any:  # positional-only: a user's name=... / line=... keyword goes to the callee
+    # A subclass's fit calling super().fit(...) is one Training, not two nested ones.
+    key = (rule.id, id(receiver)) if receiver is not None and rule.record == "activity" else None
+    running = _running_calls()
+    if key is not None:
+        if key in running:
+            return callee(*args, **kwargs)
+        running.add(key)
+    try:
+        return _capture(rule, callee, receiver, line, name, args, kwargs)
+    finally:
+        if key is not None:
+            running.discard(key)
+
+
+def _running_calls() -> set:
+    """The (rule, receiver) activity calls in progress on this thread."""
+    calls = getattr(_local, "running", None)
+    if calls is None:
+        calls = _local.running = set()
+    return calls
+
+
+def _capture(
+    rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, args: tuple, kwargs: dict
+) -> Any:
     ctx = None
     activity = None
     with guard(f"capturing {rule.id}"):

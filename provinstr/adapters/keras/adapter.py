@@ -22,7 +22,6 @@ _MB = 1024 * 1024
 # The last Training of each model, and the model file it generated (for Test/Inference/save links).
 _trainings: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 _saved: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
-_results: dict[str, ResultCallback] = {}  # Test activity IRI -> the callback collecting its logs
 
 
 def replace_argument(ctx: CallContext, name: str, value: Any) -> None:
@@ -36,8 +35,11 @@ def replace_argument(ctx: CallContext, name: str, value: Any) -> None:
         bound = signature.bind_partial(*ctx.args, **ctx.kwargs)
     except TypeError:
         return
-    bound.arguments[name] = value
-    ctx.args, ctx.kwargs = tuple(bound.args), dict(bound.kwargs)
+    if name in signature.parameters:
+        bound.arguments[name] = value
+        ctx.args, ctx.kwargs = tuple(bound.args), dict(bound.kwargs)
+    elif any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        ctx.kwargs[name] = value  # a fit(self, *args, **kwargs) override passes it on to Keras
 
 
 def call_arguments(ctx: CallContext) -> dict[str, Any]:
@@ -101,8 +103,8 @@ class KerasAdapter(Adapter):
         if activity.kind == "Test":
             given = user_callbacks(arguments.get("callbacks"))
             if given is not None:
-                _results[activity.iri] = ResultCallback(activity)
-                replace_argument(ctx, "callbacks", [*given, _results[activity.iri]])
+                ctx.state["results"] = ResultCallback(activity)
+                replace_argument(ctx, "callbacks", [*given, ctx.state["results"]])
 
     def _before_fit(self, ctx: CallContext, activity: Activity, arguments: dict, limit: int) -> None:
         validation = arguments.get("validation_data")
@@ -138,7 +140,7 @@ class KerasAdapter(Adapter):
             if ctx.rule.option("save_model", True):
                 self._save_trained(ctx, activity)
         elif activity.kind == "Test":
-            callback = _results.pop(activity.iri, None)
+            callback = ctx.state.get("results")
             if callback is None or callback.logs is None:
                 for name, value in _named_results(ctx.receiver, result).items():
                     activity.metric(name, value)
