@@ -22,10 +22,11 @@ $(STAMP_BASE): $(BIN)/python pyproject.toml
 install: $(STAMP_BASE)
 
 # Graphviz's `dot` draws `provinstr graph` pictures; without it provinstr writes DOT and says so.
+APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo -n apt-get)
 graphviz:
 	@command -v dot >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
-	  { apt-get install -y -q graphviz >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q graphviz >/dev/null 2>&1; }; }; } || \
+	  { $(APT) install -y -q graphviz >/dev/null 2>&1 || \
+	    { $(APT) update -q >/dev/null 2>&1 && $(APT) install -y -q graphviz >/dev/null 2>&1; }; }; } || \
 	  echo "note: could not install graphviz (dot); graphs will be written as DOT"
 
 demo: $(STAMP_BASE) graphviz
