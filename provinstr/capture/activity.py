@@ -97,11 +97,14 @@ class Activity:
         self.run.emit(entity, [(PROV.wasGeneratedBy, IRI(self.iri))])
 
     # -- values ------------------------------------------------------------------------
-    def hyperparameter(self, name: str, value: Any, iri: str | None = None) -> str:
-        """A pi:Hyperparameter this activity used; returns its IRI."""
+    def hyperparameter(self, name: str, value: Any, iri: str | None = None, generated: bool = False) -> str:
+        """A pi:Hyperparameter this activity used (or, with `generated`, produced); returns its IRI."""
         node = iri or f"{self.iri}/hyperparameter/{safe_segment(name)}"
         self.run.emit(node, _value_pairs(_HYPERPARAMETER, name, value))
-        self.used(node)
+        if generated:
+            self.generated(node)
+        else:
+            self.used(node)
         return node
 
     def hyperparameters(self, values: Mapping[str, Any]) -> None:

@@ -23,7 +23,7 @@ from provinstr.adapters.keras.describe import (
     record_layers,
     record_optimizer,
 )
-from provinstr.capture.activity import _HYPERPARAMETER, Activity, _value_pairs, now, safe_segment
+from provinstr.capture.activity import Activity, now, safe_segment
 from provinstr.capture.nquads import IRI
 from provinstr.capture.safety import guard
 from provinstr.vocab import PI, PROV, RDF, RDFS
@@ -255,9 +255,7 @@ def record_adaptation(training: Activity, name: str, old: Any, new: Any, epoch: 
     adaptation = Activity(run, "Adaptation", label=f"{name} by {trigger}")
     adaptation.start(epoch=int(epoch), trigger=trigger)
     adaptation.hyperparameter(name, old, iri=f"{adaptation.iri}/old/{safe_segment(name)}")
-    generated = f"{adaptation.iri}/new/{safe_segment(name)}"
-    run.emit(generated, _value_pairs(_HYPERPARAMETER, name, new))
-    adaptation.generated(generated)
+    adaptation.hyperparameter(name, new, iri=f"{adaptation.iri}/new/{safe_segment(name)}", generated=True)
     if agent is not None:
         who = agent if "://" in agent else f"{run.iri}/agent/{safe_segment(agent)}"
         if who != agent:
