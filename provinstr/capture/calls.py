@@ -120,17 +120,16 @@ def _call(
     rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, /, *args: Any, **kwargs: Any
 ) -> Any:  # positional-only: a user's name=... / line=... keyword goes to the callee
     # A subclass's fit calling super().fit(...) is one Training, not two nested ones.
-    key = (rule.id, id(receiver)) if receiver is not None and rule.record == "activity" else None
-    running = _running_calls()
-    if key is not None:
-        if key in running:
-            return callee(*args, **kwargs)
-        running.add(key)
+    if receiver is None or rule.record != "activity":
+        return _capture(rule, callee, receiver, line, name, args, kwargs)
+    key, running = (rule.id, id(receiver)), _running_calls()
+    if key in running:
+        return callee(*args, **kwargs)
+    running.add(key)
     try:
         return _capture(rule, callee, receiver, line, name, args, kwargs)
     finally:
-        if key is not None:
-            running.discard(key)
+        running.discard(key)
 
 
 def _running_calls() -> set:
