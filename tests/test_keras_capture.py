@@ -328,6 +328,43 @@ def test_the_trained_model_is_saved_into_the_store_and_evaluate_predict_are_info
     assert sha_predictions == hashlib.sha256(np.ascontiguousarray(predictions)).hexdigest()
 
 
+def test_each_fit_of_one_model_saves_the_model_exactly_as_that_fit_left_it(store_dir):
+    x, y = data()
+    with provinstr.run(store=store_dir) as run:
+        model = small_model()
+        fit(model, x, y, epochs=1)
+        after_first = model.get_weights()  # the save runs in the background meanwhile
+        fit(model, x, y, epochs=2)  # waits for the first save before training further
+        after_second = model.get_weights()
+    files = rows(store_dir, run, """SELECT ?where WHERE { ?t a pi:Training ; prov:generated ?m ; prov:startedAtTime ?s .
+        ?m prov:atLocation ?where } ORDER BY ?s ?where""")
+    assert len(files) == 2
+    for (location,), expected in zip(files, (after_first, after_second)):
+        saved = keras.saving.load_model(location).get_weights()
+        assert all(np.array_equal(a, b) for a, b in zip(saved, expected))
+
+
+def test_a_model_trained_further_before_its_save_ran_is_not_saved_and_a_warning_says_so(store_dir, monkeypatch):
+    from provinstr.adapters.keras import saving
+
+    monkeypatch.delenv("PROVINSTR_STRICT")  # a user's run: a warning, not an error
+
+    x, y = data()
+    hold = __import__("threading").Event()
+    with provinstr.run(store=store_dir) as run:
+        model = small_model()
+        fit(model, x, y, epochs=1)
+        saving.wait_for(model)
+        # A save that waits keeps the saver busy while uncaptured code trains the model on.
+        saving.save_later(run, run.new_iri("model"), store_dir / "held.keras", model, lambda *a: hold.wait())
+        saving.save_later(run, run.new_iri("model"), store_dir / "late.keras", model, lambda *a: None)
+        model.train_on_batch(x[:32], y[:32])
+        with pytest.warns(safety.ProvinstrWarning, match="trained further before its save"):
+            hold.set()
+            saving.drain()
+    assert not (store_dir / "late.keras").exists()
+
+
 def test_a_rule_option_turns_saving_the_trained_model_off(store_dir):
     x, y = data()
     base = [r for r in RULES if r.id == "keras.fit"][0]

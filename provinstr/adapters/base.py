@@ -60,6 +60,9 @@ class Adapter:
         cls = obj if inspect.isclass(obj) else type(obj)
         return normalise(f"{cls.__module__}.{cls.__qualname__}")
 
+    def before_call(self, ctx: CallContext) -> None:
+        """Before any matched call runs (e.g. wait until earlier work on the same object is done)."""
+
     def on_component(self, ctx: CallContext, obj: Any, node: str) -> None:
         """After a component (layer, optimizer, callback ...) was constructed and recorded as `node`."""
 

@@ -150,6 +150,7 @@ def _capture(
         # A user function's defaults are values it used; a library's defaults are in its config.
         arguments = bound_arguments(callee, args, kwargs, defaults=bool(rule.functions))
         ctx.captured = {k: v for k, v in arguments.items() if rule.captures(k)}
+        adapters.get(rule.adapter).before_call(ctx)
         if rule.record == "activity":
             activity = _new_activity(ctx)
     if activity is not None:  # started: whatever fails while preparing it, it is ended below

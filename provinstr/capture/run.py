@@ -13,7 +13,7 @@ import threading
 import urllib.parse
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from provinstr import __version__
 from provinstr.capture import environment
@@ -63,6 +63,7 @@ class Run(Activity):
         self._stack: list[Activity] = []
         self._lock = threading.Lock()
         self._ending = False
+        self._finishers: list[Callable[[], None]] = []
         self.recorder: Recorder | None = None
         self.store = None
         super().__init__(self, "Run", label=self.name, iri=f"{RUN_BASE}{self.id}")
@@ -109,6 +110,10 @@ class Run(Activity):
             if kind is None or activity.kind == kind:
                 return activity
         return self
+
+    def before_end(self, finish: Callable[[], None]) -> None:
+        """Have `finish()` run when the run ends, before its status is written (e.g. wait for a save)."""
+        self._finishers.append(finish)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, **properties: Any) -> "Run":
@@ -218,6 +223,12 @@ class Run(Activity):
             if self._ending or self.recorder is None:
                 return
             self._ending = True
+        unfinished = None  # reported once everything is written (strict mode raises it)
+        for finish in self._finishers:
+            try:
+                finish()
+            except Exception as problem:  # noqa: BLE001
+                unfinished = problem
         for activity in reversed(list(self._stack)):
             activity.end(error)
         self.status = STATUS_FAILED if error is not None else STATUS_COMPLETED
@@ -229,6 +240,8 @@ class Run(Activity):
         super().end(error)
         self.recorder.close()
         _forget(self)
+        if unfinished is not None:
+            report(unfinished, "finishing the run")
         self._raise_if_strict()
 
     def __enter__(self) -> "Run":

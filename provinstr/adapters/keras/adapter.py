@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from provinstr.adapters.base import Adapter, CallContext
-from provinstr.adapters.keras import datasets
+from provinstr.adapters.keras import datasets, saving
 from provinstr.adapters.keras.callback import BatchCaptureCallback, CaptureCallback, ResultCallback
 from provinstr.adapters.keras.describe import api_name, record_config, record_optimizer
 from provinstr.capture.arguments import bound_arguments
@@ -61,6 +61,11 @@ class KerasAdapter(Adapter):
     """Keras 3 (TensorFlow backend; tf.keras spellings too)."""
 
     name = "keras"
+
+    def before_call(self, ctx: CallContext) -> None:
+        """A model is trained or compiled again only once its last trained state is saved."""
+        if ctx.receiver is not None and ctx.rule.activity not in ("Test", "Inference"):
+            saving.wait_for(ctx.receiver)
 
     # -- components -------------------------------------------------------------------------
     def component(self, obj: Any) -> Any:
@@ -149,7 +154,10 @@ class KerasAdapter(Adapter):
             datasets.record(activity, "predictions", result, limit, generated=True)
 
     def _save_trained(self, ctx: CallContext, training: Activity) -> None:
-        """Save the trained model as <store>/models/<run-id>/<n>.keras: a pi:Model the Training generated."""
+        """Queue the save of the trained model as <store>/models/<run-id>/<n>.keras: a pi:Model the Training generated.
+
+        The file is written by a background thread (saving.py), so the fit ends without waiting for it.
+        """
         run, model = ctx.run, ctx.receiver
         if run.store is None:
             return  # no store to save into (a warning already said so)
@@ -157,10 +165,10 @@ class KerasAdapter(Adapter):
         folder = Path(run.store.path) / "models" / run.id
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{node.rsplit('/', 1)[-1]}.keras"
-        model.save(path)
-        _model_file(run, node, path, model)
+        _describe_model(run, node, model)
         training.generated(node)
         _saved[model] = node
+        saving.save_later(run, node, path, model, _model_file)
 
     def on_model(self, ctx: CallContext, result: Any, node: str) -> None:
         """The user saved a model: its file, sha256, and the Training that generated it."""
@@ -175,7 +183,13 @@ class KerasAdapter(Adapter):
             ctx.run.emit(training, [(PROV.generated, IRI(node))])
 
 
+def _describe_model(run: Any, node: str, model: Any) -> None:
+    run.emit(node, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Model)), (RDF.type, IRI(MLS.Model)),
+                    (RDFS.label, getattr(model, "name", None))])
+
+
 def _model_file(run: Any, node: str, path: Path, model: Any) -> None:
+    """The model entity with the file it was saved to and the file's sha256."""
     digest = None
     if path.is_file():
         hasher = hashlib.sha256()
@@ -183,9 +197,8 @@ def _model_file(run: Any, node: str, path: Path, model: Any) -> None:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 hasher.update(block)
         digest = hasher.hexdigest()
-    run.emit(node, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Model)), (RDF.type, IRI(MLS.Model)),
-                    (RDFS.label, getattr(model, "name", None)),
-                    (PROV.atLocation, str(path.resolve())), (PI.sha256, digest)])
+    _describe_model(run, node, model)
+    run.emit(node, [(PROV.atLocation, str(path.resolve())), (PI.sha256, digest)])
 
 
 def _named_results(model: Any, result: Any) -> dict[str, Any]:
