@@ -29,7 +29,8 @@ from provinstr.capture.safety import guard
 from provinstr.vocab import PI, PROV, RDF, RDFS
 
 # Steering and other tools register callables (capture_callback, epoch) here; each is called,
-# guarded, at every epoch begin of every captured fit, before the user's callbacks.
+# guarded, at every epoch begin of every captured fit, before the user's callbacks. A hook changes
+# a hyperparameter through capture_callback.adapt(...), which records the adaptation.
 EPOCH_BEGIN_HOOKS: list[Callable[["CaptureCallback", int], Any]] = []
 
 USER_CODE = "user code"  # the trigger of a change no callback made (between fits, in a train_step ...)
@@ -145,13 +146,13 @@ class CaptureCallback(keras.callbacks.Callback):
         self.check(None)  # changed by user code since the last fit of this optimizer
 
     def epoch_begin(self, epoch: int) -> None:
+        # Nothing runs between an epoch's end (checked last by this callback) and the next one's
+        # begin, so the rate is not read again here: each read is a ~0.1 ms TensorFlow op.
         self.epoch = epoch
         self._epoch_started = time.perf_counter()
-        self.check(None)
         for hook in list(EPOCH_BEGIN_HOOKS):
             with guard("an epoch-begin hook"):
                 hook(self, epoch)
-            self.check(getattr(hook, "__qualname__", None) or repr(hook))
 
     # -- Keras hooks of the last callback ------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -176,6 +177,8 @@ class CaptureCallback(keras.callbacks.Callback):
         values["epoch_seconds"] = seconds
         if "learning_rate" in values:  # a float32 rate as the decimal it is, as adaptations record it
             values["learning_rate"] = exact(values["learning_rate"])
+        elif self.rate is not None:  # a settable rate is the one steps use; check() just read it
+            values["learning_rate"] = self.rate
         else:
             values["learning_rate"] = effective_rate(self.model.optimizer)
         for name, value in values.items():
