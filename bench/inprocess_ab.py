@@ -50,8 +50,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    sys.argv = [sys.argv[0], "--samples", "512"]  # bench/models.py reads its own options at import
     import models
+
+    models.pin_threads(1)
 
     calls.activate(load_rule_file(BENCH.parent / "rules" / "keras.toml"))
     data, _ = models.make_data(512, 32, 0)

@@ -5,7 +5,12 @@ Run as `python bench/models.py ARGS` (plain Keras), `provinstr run bench/models.
 (before Keras is imported), exactly as a user would. It is a plain Keras script: no provinstr import.
 
 The last line it prints is `BENCH {json}`: in-process seconds of model.fit (what the seed paper's
-overhead refers to), of each epoch, and of the whole script (from its first line to its end).
+overhead refers to), of each epoch, of `train` (seed, data, model, compile, fit, evaluate) and of the
+whole script (from its first line to its end).
+
+Imported as a module (bench/grid_worker.py runs it plain and rewritten by provinstr, in one process),
+it parses no arguments, sets up no MLflow and pins no threads: the importer calls `parse_arguments`,
+`pin_threads` and `train` itself.
 """
 
 from __future__ import annotations
@@ -41,26 +46,30 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-ARGS = parse_arguments()
+if __name__ == "__main__":  # run as a script (plain or by `provinstr run`), not imported
+    ARGS = parse_arguments()
 
-if ARGS.mlflow != "off":  # "the same script + mlflow.keras.autolog() at the top"
-    import mlflow
+    if ARGS.mlflow != "off":  # "the same script + mlflow.keras.autolog() at the top"
+        import mlflow
 
-    if ARGS.mlflow == "batch":
-        mlflow.keras.autolog(log_models=False, log_every_epoch=False, log_every_n_steps=1, silent=True)
-    else:
-        mlflow.keras.autolog(log_models=ARGS.mlflow == "model", silent=True)
+        if ARGS.mlflow == "batch":
+            mlflow.keras.autolog(log_models=False, log_every_epoch=False, log_every_n_steps=1, silent=True)
+        else:
+            mlflow.keras.autolog(log_models=ARGS.mlflow == "model", silent=True)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-try:
-    tf.config.threading.set_intra_op_parallelism_threads(ARGS.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(ARGS.threads)
-except RuntimeError:  # imported by a process that already ran TensorFlow (bench/short_epochs.py --hooks)
-    pass
+
+def pin_threads(threads: int) -> None:
+    """TensorFlow's intra- and inter-op threads; must run before TensorFlow's first operation."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already ran in this process: its thread pools are fixed
+        pass
 
 
 def make_data(samples: int, grid: int, seed: int):
@@ -126,8 +135,9 @@ class EpochTimes(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def main() -> None:
-    args = ARGS
+def train(args: argparse.Namespace) -> dict:
+    """One training as the benchmarks time it; seconds of fit, of each epoch and of all of train()."""
+    train_start = time.perf_counter()
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = make_data(args.samples, args.grid, args.seed)
     model = build_model(args.grid, args.K, args.L)
@@ -138,8 +148,14 @@ def main() -> None:
     model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, callbacks=[epoch_times], verbose=0)
     fit_s = time.perf_counter() - start
     test_loss, _ = model.evaluate(x_test, y_test, batch_size=args.batch_size, verbose=0)
-    report = {"fit_s": fit_s, "epoch_s": epoch_times.seconds, "test_loss": float(test_loss),
-              "script_s": time.perf_counter() - _SCRIPT_START}
+    return {"fit_s": fit_s, "epoch_s": epoch_times.seconds, "test_loss": float(test_loss),
+            "train_s": time.perf_counter() - train_start}
+
+
+def main() -> None:
+    pin_threads(ARGS.threads)
+    report = train(ARGS)
+    report["script_s"] = time.perf_counter() - _SCRIPT_START
     print("BENCH " + json.dumps(report), flush=True)
     sys.stdout.flush()
 

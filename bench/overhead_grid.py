@@ -15,11 +15,20 @@ it) and the in-process time of model.fit (printed by the script). Child CPU seco
 peak RSS come from wait4. One warm-up process per variant is run first and not counted (it builds
 the MLflow SQLite schema, Python's bytecode caches and provinstr's rewrite cache).
 
+--in-process: one fresh worker process per repetition (bench/grid_worker.py) runs every configuration
+and variant of that repetition on one warm TensorFlow, the variants alternating as above, so neither
+process start-up (~8 s of imports per training) nor between-process noise enters the numbers. Per
+training: model.fit seconds, train() seconds (seed, data, model, compile, fit, evaluate) and total
+seconds (train() plus the variant's own set-up and tear-down: provinstr's run start and end, MLflow's
+autolog on and off).
+
   python bench/overhead_grid.py --quick             # the documented subset, < 10 min on a quiet machine
   python bench/overhead_grid.py                     # the full grid, 5 repetitions (hours on 2 cores)
   python bench/overhead_grid.py --repeat 3 --epochs 20 50
+  python bench/overhead_grid.py --in-process        # the full grid, 5 repetitions, one process each
 
-Raw records go to bench/results/grid.json (or --out); bench/report.py turns them into RESULTS.md.
+Raw records go to bench/results/grid.json (grid-inprocess.json with --in-process, or --out);
+bench/report.py turns them into RESULTS.md.
 """
 
 from __future__ import annotations
@@ -48,6 +57,9 @@ RATES = (0.0005, 0.001, 0.002)
 DECAYS = (1e-4, 1e-6)
 MOMENTA = (0.5, 0.9)
 VARIANTS = ("plain", "provinstr", "mlflow", "mlflow+model")
+WARMUP_CONFIG = (1, 0.001, 1e-4, 0.9)  # one epoch: imports, graph tracing, stores' schemas, caches
+PROCESS_METRICS = ("fit_s", "wall_s", "cpu_s")
+IN_PROCESS_METRICS = ("fit_s", "train_s", "total_s")
 
 # --quick: every epoch count once, the learning-rate / decay / momentum extremes spread over them.
 QUICK = [
@@ -84,17 +96,26 @@ def command(variant: str, args: list[str], work: Path, rules: Path | None = None
         extra = ["--rules", str(rules)] if rules.exists() else []
         return [PYTHON, "-m", "provinstr", "run", "--store", str(work / ".provinstr"), *extra, str(SCRIPT), *args], env
     if variant.startswith("mlflow"):
-        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlflow.db'}"
-        mode = "model" if variant.endswith("+model") else "batch" if variant.endswith("-batch") else "nomodel"
-        return [PYTHON, str(SCRIPT), *args, "--mlflow", mode], env
+        env["MLFLOW_TRACKING_URI"] = mlflow_uri(work)
+        return [PYTHON, str(SCRIPT), *args, "--mlflow", mlflow_mode(variant)], env
     raise ValueError(variant)
+
+
+def mlflow_mode(variant: str) -> str:
+    """bench/models.py's --mlflow mode of an MLflow variant: model, batch or nomodel."""
+    return "model" if variant.endswith("+model") else "batch" if variant.endswith("-batch") else "nomodel"
+
+
+def mlflow_uri(work: Path) -> str:
+    """The MLflow tracking store of a run: SQLite in the work folder (as a user's local setup would be)."""
+    return f"sqlite:///{work / 'mlflow.db'}"
 
 
 def run_once(variant: str, args: list[str], work: Path, rules: Path | None = None, timeout: float = 1800) -> dict:
     """Run one training process; its wall, CPU, peak RSS and the script's own BENCH report."""
     cmd, env = command(variant, args, work, rules)
     start = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = _Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = process.communicate(timeout=timeout)  # communicate reaps via waitpid; rusage below
     wall = time.perf_counter() - start
     record = {"variant": variant, "wall_s": wall, "rc": process.returncode}
@@ -106,15 +127,18 @@ def run_once(variant: str, args: list[str], work: Path, rules: Path | None = Non
         record["error"] = (err or out)[-2000:]
         return record
     data = json.loads(report[-1][6:])
-    epochs = data.pop("epoch_s")
-    data["epoch_median_s"] = statistics.median(epochs[1:] or epochs)
-    data["first_epoch_s"] = epochs[0]
+    data.update(epoch_summary(data.pop("epoch_s")))
     record.update(data)
     return record
 
 
+def epoch_summary(epoch_s: list[float]) -> dict:
+    """The first epoch (graph tracing included) and the median of the others (the steady state)."""
+    return {"epoch_median_s": statistics.median(epoch_s[1:] or epoch_s), "first_epoch_s": epoch_s[0]}
+
+
 class _Popen(subprocess.Popen):
-    """Popen that keeps the child's own rusage (CPU seconds, peak RSS) from wait4."""
+    """Popen that keeps the child's own rusage (CPU seconds, peak RSS) from wait4 (run_once's children only)."""
 
     def _try_wait(self, wait_flags):
         try:
@@ -124,9 +148,6 @@ class _Popen(subprocess.Popen):
         if pid == self.pid:
             self._bench_rusage = {"cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024}
         return pid, status
-
-
-subprocess.Popen = _Popen  # type: ignore[misc]  # this module's children only; a benchmark, not a library
 
 
 def machine() -> dict:
@@ -157,8 +178,48 @@ def machine() -> dict:
 
 
 def script_args(config: tuple, extra: list[str]) -> list[str]:
+    """bench/models.py's arguments for one configuration (epochs, lr, decay, momentum)."""
     epochs, lr, decay, momentum = config
     return ["--epochs", str(epochs), "--lr", str(lr), "--decay", str(decay), "--momentum", str(momentum), *extra]
+
+
+def parse_config(text: str) -> tuple:
+    """E/LR/DECAY/MOMENTUM (the --configs syntax) as (epochs, lr, decay, momentum)."""
+    epochs, *rest = text.split("/")
+    return (int(epochs), *(float(value) for value in rest))
+
+
+def config_text(config: tuple) -> str:
+    """The inverse of parse_config (floats written by repr, so they read back exactly)."""
+    return "/".join(str(value) for value in config)
+
+
+def rotated(variants: tuple, step: int) -> tuple:
+    """The variants in the order of the step-th (configuration, repetition): each goes first in turn."""
+    shift = step % len(variants)
+    return variants[shift:] + variants[:shift]
+
+
+def progress_line(record: dict) -> str:
+    """One printed line per timed training; process mode's line is what records_from_log reads back."""
+    if "error" in record:
+        return f"  {record['variant']} {tuple(record['config'])} FAILED: {record['error'][-400:]}"
+    head = f"rep {record['rep']} {str(tuple(record['config'])):28s} {record['variant']:13s}"
+    if "wall_s" in record:  # a process
+        middle = (f"fit {record['fit_s']:6.2f}s  wall {record['wall_s']:6.2f}s  cpu {record.get('cpu_s', 0):6.2f}s  "
+                  f"rss {record.get('maxrss_mb', 0):5.0f}MB")
+    else:  # a training inside a worker
+        middle = f"fit {record['fit_s']:6.2f}s  train {record['train_s']:6.2f}s  total {record['total_s']:6.2f}s"
+    return f"{head} {middle}  epoch0 {record['first_epoch_s']:.2f}s  epoch {record['epoch_median_s']:.3f}s"
+
+
+def keep(record: dict, records: list[dict], partial: Path | None, log=print) -> None:
+    """Add a timed training's record, append it to the partial JSON lines (a run cut short keeps it), print it."""
+    records.append(record)
+    if partial is not None:
+        with open(partial, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+    log(progress_line(record))
 
 
 def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str], work: Path,
@@ -168,30 +229,66 @@ def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str]
     With `partial`, the records so far are rewritten there (JSON lines) after every process, so a run
     cut short still leaves its numbers.
     """
-    records = []
+    records: list[dict] = []
     for variant in variants:
-        warm = run_once(variant, script_args((1, 0.001, 1e-4, 0.9), extra), work, rules)
+        warm = run_once(variant, script_args(WARMUP_CONFIG, extra), work, rules)
         log(f"warm-up {variant:13s} wall {warm['wall_s']:.1f}s" + (f"  ERROR {warm['error'][-300:]}" if "error" in warm else ""))
-    step = 0
     for rep in range(repeat):
-        for config in configs:
-            order = variants[step % len(variants):] + variants[:step % len(variants)]
-            step += 1
-            for variant in order:
+        for index, config in enumerate(configs):
+            for variant in rotated(variants, rep * len(configs) + index):
                 record = run_once(variant, script_args(config, extra), work, rules)
                 record.update({"config": list(config), "rep": rep})
-                records.append(record)
-                if partial is not None:
-                    with open(partial, "a") as handle:
-                        handle.write(json.dumps(record) + "\n")
-                if "error" in record:
-                    log(f"  {variant} {config} FAILED: {record['error'][-400:]}")
-                else:
-                    log(f"rep {rep} {str(config):28s} {variant:13s} fit {record['fit_s']:6.2f}s  "
-                        f"wall {record['wall_s']:6.2f}s  cpu {record.get('cpu_s', 0):6.2f}s  "
-                        f"rss {record.get('maxrss_mb', 0):5.0f}MB  epoch0 {record['first_epoch_s']:.2f}s  "
-                        f"epoch {record['epoch_median_s']:.3f}s")
+                keep(record, records, partial, log)
     return records
+
+
+def worker_command(configs: list[tuple], variants: tuple, rep: int, extra: list[str], work: Path) -> list[str]:
+    """bench/grid_worker.py's command line for one repetition (stores in the work folder)."""
+    return [PYTHON, str(BENCH / "grid_worker.py"), "--rep", str(rep), "--store", str(work / ".provinstr"),
+            "--mlflow-uri", mlflow_uri(work), "--variants", *variants,
+            "--configs", *(config_text(c) for c in configs), *extra]
+
+
+def run_worker(configs: list[tuple], variants: tuple, rep: int, extra: list[str], work: Path,
+               log=print, partial: Path | None = None) -> tuple[list[dict], dict | None]:
+    """One worker process for one repetition: its records as they come, and its failure, if it failed.
+
+    Its stderr goes to WORK/worker-rep-R.stderr (a pipe could fill and stall it); the tail is reported.
+    """
+    records: list[dict] = []
+    stderr_path = work / f"worker-rep-{rep}.stderr"
+    with open(stderr_path, "w") as stderr:
+        process = subprocess.Popen(worker_command(configs, variants, rep, extra, work), cwd=work, env=child_env(),
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True)
+        for line in process.stdout:
+            kind, _, payload = line.rstrip("\n").partition(" ")
+            if kind == "RECORD":
+                keep(json.loads(payload), records, partial, log)
+            elif kind == "WARMUP":
+                warm = json.loads(payload)
+                log(f"rep {rep} warm-up {warm['variant']:13s} total {warm.get('total_s', 0):.1f}s"
+                    + (f"  ERROR {warm['error'][-300:]}" if "error" in warm else ""))
+            elif line.strip():
+                log(f"rep {rep} worker: {line.rstrip()}")
+        returncode = process.wait()
+    if returncode == 0:
+        return records, None
+    tail = stderr_path.read_text(errors="replace")[-3000:]
+    log(f"rep {rep} worker FAILED (exit {returncode}) after {len(records)} trainings; stderr tail:\n{tail}")
+    return records, {"rep": rep, "rc": returncode, "records": len(records), "stderr_tail": tail}
+
+
+def measure_in_process(configs: list[tuple], variants: tuple, repeat: int, extra: list[str], work: Path,
+                       log=print, partial: Path | None = None) -> tuple[list[dict], list[dict]]:
+    """One fresh worker per repetition; a crashed worker is reported and the next repetition runs."""
+    records: list[dict] = []
+    failures: list[dict] = []
+    for rep in range(repeat):
+        done, failure = run_worker(configs, variants, rep, extra, work, log, partial)
+        records += done
+        if failure is not None:
+            failures.append(failure)
+    return records, failures
 
 
 def summarize(records: list[dict], variants: tuple, metric: str = "fit_s") -> list[dict]:
@@ -281,7 +378,7 @@ def measured_command() -> str:
     return " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *kept])
 
 
-def main() -> None:
+def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} configurations x {QUICK_REPEAT} repetitions")
     parser.add_argument("--repeat", type=int, default=None, help="repetitions per configuration (default 5)")
@@ -293,14 +390,28 @@ def main() -> None:
                         help="these configurations instead of the grid, e.g. 100/0.002/1e-4/0.9")
     parser.add_argument("--rules-dir", default=None, help="copy rules-provinstr-*.toml from this folder into WORK")
     parser.add_argument("--samples", type=int, default=128, help="training fields per epoch (epoch length)")
-    parser.add_argument("--out", default=str(BENCH / "results" / "grid.json"))
+    parser.add_argument("--out", default=None,
+                        help="default bench/results/grid.json (grid-inprocess.json with --in-process)")
     parser.add_argument("--work", default=None, help="folder for the stores (default: a fresh temporary one)")
     parser.add_argument("--from-log", default=None, metavar="LOG",
                         help="measure nothing: rebuild the records of a run cut short from its printed output")
+    parser.add_argument("--in-process", action="store_true",
+                        help="one worker process per repetition, every training in it (bench/grid_worker.py); "
+                             f"variants {', '.join(VARIANTS)}")
     options = parser.parse_args()
+    if options.in_process and options.from_log:
+        parser.error("--from-log rebuilds process-mode runs; an in-process run keeps OUT.partial.jsonl instead")
+    if options.in_process and not set(options.variants) <= set(VARIANTS):
+        parser.error(f"--in-process runs only the variants {', '.join(VARIANTS)}")
+    if options.out is None:
+        options.out = str(BENCH / "results" / ("grid-inprocess.json" if options.in_process else "grid.json"))
+    return options
 
+
+def main() -> None:
+    options = parse_options()
     if options.configs:
-        configs = [(int(c.split("/")[0]), *(float(v) for v in c.split("/")[1:])) for c in options.configs]
+        configs = [parse_config(c) for c in options.configs]
         repeat = options.repeat or 5
     elif options.quick:
         configs, repeat = QUICK, options.repeat or QUICK_REPEAT
@@ -318,21 +429,27 @@ def main() -> None:
     out = Path(options.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    extra_result: dict = {}
     if options.from_log:
         records = records_from_log(Path(options.from_log).read_text())
         info["note"] = f"records rebuilt from the progress lines of a run cut short ({options.from_log})"
         repeat = max((r["rep"] for r in records), default=-1) + 1
     else:
-        print(f"{len(configs)} configurations x {repeat} repetitions x {len(variants)} variants; work folder {work}")
+        print(f"{len(configs)} configurations x {repeat} repetitions x {len(variants)} variants"
+              f"{' (in-process, one worker per repetition)' if options.in_process else ''}; work folder {work}")
         partial = out.with_suffix(".partial.jsonl")
         partial.unlink(missing_ok=True)
-        records = measure(configs, variants, repeat, extra, work, partial=partial)
+        if options.in_process:
+            records, failures = measure_in_process(configs, variants, repeat, extra, work, partial=partial)
+            extra_result = {"mode": "in-process", "worker_failures": failures}
+        else:
+            records = measure(configs, variants, repeat, extra, work, partial=partial)
     info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
     info["seconds"] = time.perf_counter() - started
     result = {"machine": info, "quick": options.quick, "repeat": repeat, "variants": list(variants),
-              "script_args": extra, "command": measured_command(), "records": records}
+              "script_args": extra, "command": measured_command(), "records": records, **extra_result}
     out.write_text(json.dumps(result, indent=1))
-    for metric in ("fit_s", "wall_s", "cpu_s"):
+    for metric in IN_PROCESS_METRICS if options.in_process else PROCESS_METRICS:
         print(f"\n## median {metric} per configuration\n")
         print(format_table(summarize(records, variants, metric), variants, metric, records))
     print(f"\nraw records: {out}  ({info['seconds']:.0f} s)")

@@ -1,15 +1,19 @@
 """Regenerate bench/RESULTS.md and bench/results/overhead-grid*.png from the raw results in bench/results/.
 
   python bench/report.py
+  python bench/report.py --results DIR --out FILE.md     # another folder of results; plots go to DIR
 
-Reads grid*.json (bench/overhead_grid.py), short_epochs.json (bench/short_epochs.py) and scale.json
-(bench/scale.py); a missing file is reported as not measured. bench/results/notes.md, the hand-written
-reading of the committed numbers, is included verbatim: update it when the numbers change.
+Reads grid*.json (bench/overhead_grid.py, process or --in-process mode), short_epochs.json
+(bench/short_epochs.py) and scale.json (bench/scale.py); a missing file is reported as not measured.
+RESULTS/notes.md, the hand-written reading of the committed numbers, is included verbatim: update it when
+the numbers change.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -20,11 +24,13 @@ sys.path.insert(0, str(BENCH))
 
 from overhead_grid import format_table, summarize  # noqa: E402
 
-NOTES_FILE = RESULTS / "notes.md"  # the hand-written reading of these numbers, included verbatim
+METRIC_TITLES = {"fit_s": "in-process model.fit time", "wall_s": "whole process wall time",
+                 "cpu_s": "process CPU time", "train_s": "train(): data, model, compile, fit, evaluate",
+                 "total_s": "train() + the variant's set-up and tear-down"}
 
 
-def load(name: str) -> dict | None:
-    path = RESULTS / name
+def load(results: Path, name: str) -> dict | None:
+    path = results / name
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -38,8 +44,12 @@ def ratios(rows: list[dict], variant: str) -> list[float]:
     return [row[variant + "_ratio"] for row in rows if variant + "_ratio" in row]
 
 
-def plot(rows_by_metric: dict[str, list[dict]], variants: list[str], path: Path) -> bool:
-    """Overhead (%) per configuration for each captured variant, fit time and process wall time side by side."""
+def plot(rows_by_metric: dict[str, list[dict]], variants: list[str], path: Path, symlog: bool = False) -> bool:
+    """Overhead (%) per configuration for each captured variant, one panel per metric, side by side.
+
+    symlog: a linear axis within ±10 % and logarithmic beyond, so a few per cent stay visible next to
+    the +100 % and more of MLflow's model logging.
+    """
     try:
         import matplotlib
 
@@ -48,7 +58,8 @@ def plot(rows_by_metric: dict[str, list[dict]], variants: list[str], path: Path)
     except ImportError:
         return False
     metrics = list(rows_by_metric)
-    figure, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.2), sharey=False)
+    width_per_panel = max(6.0, 0.3 * len(next(iter(rows_by_metric.values()))))  # 36 configurations need room
+    figure, axes = plt.subplots(1, len(metrics), figsize=(width_per_panel * len(metrics), 4.2), sharey=False)
     axes = axes if len(metrics) > 1 else [axes]
     for axis, metric in zip(axes, metrics):
         rows = rows_by_metric[metric]
@@ -59,19 +70,20 @@ def plot(rows_by_metric: dict[str, list[dict]], variants: list[str], path: Path)
             axis.bar([x + i * width for x in range(len(rows))], values, width, label=variant)
         axis.axhline(2.5, color="red", linestyle="--", linewidth=1, label="seed's 2.5 %")
         axis.axhline(0, color="black", linewidth=0.6)
+        if symlog:
+            axis.set_yscale("symlog", linthresh=10)
         axis.set_xticks([x + width * (len(variants) - 2) / 2 for x in range(len(rows))])
         axis.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
-        axis.set_ylabel("overhead vs plain Keras (%)")
+        axis.set_ylabel("overhead vs plain Keras (%)" + ("\n(log scale beyond ±10 %)" if symlog else ""))
         axis.set_xlabel("epochs / lr / weight decay / momentum")
-        axis.set_title({"fit_s": "in-process model.fit time", "wall_s": "whole process wall time",
-                        "cpu_s": "process CPU time"}.get(metric, metric))
+        axis.set_title(METRIC_TITLES.get(metric, metric))
         axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     return True
 
 
-def grid_section(grid: dict, stem: str) -> list[str]:
+def grid_section(grid: dict, stem: str, results: Path, out: Path) -> list[str]:
     variants = grid["variants"]
     configs = len({tuple(r["config"]) for r in grid["records"]})
     title = "The seed's grid" if stem.startswith("grid") else "Diagnosis: where provinstr's fit time goes"
@@ -89,13 +101,55 @@ def grid_section(grid: dict, stem: str) -> list[str]:
         rows = summarize(grid["records"], tuple(variants), metric)
         rows_by_metric[metric] = rows
         lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric, grid["records"]), ""]
-    if plot({m: rows_by_metric[m] for m in ("fit_s", "wall_s")}, variants, RESULTS / f"overhead-{stem}.png"):
-        lines += [f"![overhead per configuration](results/overhead-{stem}.png)", ""]
+    lines += plot_lines({m: rows_by_metric[m] for m in ("fit_s", "wall_s")}, variants, results, stem, out)
     memory = summarize(grid["records"], tuple(variants), "maxrss_mb")
     lines += ["### Peak memory of the training process (MB, max RSS, median per configuration)", "",
               format_table(memory, tuple(variants), "maxrss_mb"), ""]
     if failures:
         lines += [f"{len(failures)} processes failed; first error: `{failures[0]['error'][-300:]}`", ""]
+    return lines
+
+
+def plot_lines(rows_by_metric: dict[str, list[dict]], variants: list[str], results: Path, stem: str, out: Path,
+               symlog: bool = False) -> list[str]:
+    """Draw RESULTS/overhead-STEM.png and link it from the Markdown file `out` (nothing without matplotlib)."""
+    path = results / f"overhead-{stem}.png"
+    if not plot(rows_by_metric, variants, path, symlog):
+        return []
+    return [f"![overhead per configuration]({os.path.relpath(path, out.parent)})", ""]
+
+
+def inprocess_section(grid: dict, stem: str, results: Path, out: Path) -> list[str]:
+    """An --in-process grid: every training of a repetition in one warm worker process."""
+    variants = grid["variants"]
+    configs = len({tuple(r["config"]) for r in grid["records"]})
+    timed = [r for r in grid["records"] if "error" not in r]
+    lines = [f"## 1. The seed's grid, in one process per repetition ({stem}.json)", "",
+             f"Command: `{grid['command']}` ({'--quick subset' if grid.get('quick') else 'grid'}: {configs} "
+             f"configurations, {grid['repeat']} repetitions each, one fresh worker process per repetition running "
+             f"every training of it, variants alternating; script arguments {' '.join(grid['script_args'])}; "
+             f"{len(timed)} trainings timed, start load average {grid['machine'].get('loadavg_start')}, "
+             f"end {grid['machine'].get('loadavg_end')}, {grid['machine'].get('seconds', 0) / 60:.0f} min). "
+             "The provinstr variant runs the script rewritten exactly as `provinstr run` rewrites it, inside "
+             "`provinstr.run(store=...)`; the MLflow variants switch `mlflow.keras.autolog` on just before the "
+             "training and off just after. Process start-up is not in these numbers (bench/rewrite_speed.py "
+             "measures `provinstr run`'s).", "", "### Machine", "", *machine_lines(grid["machine"]), ""]
+    rows_by_metric = {}
+    for metric, title in (("fit_s", "model.fit seconds (the seed's overhead)"),
+                          ("train_s", "train() seconds: data, model, compile, fit, evaluate"),
+                          ("total_s", "total seconds: train() plus the variant's set-up and tear-down "
+                                      "(provinstr's run start and end; MLflow's autolog on and off)")):
+        rows = summarize(grid["records"], tuple(variants), metric)
+        rows_by_metric[metric] = rows
+        lines += [f"### Median {title}", "", format_table(rows, tuple(variants), metric, grid["records"]), ""]
+    lines += plot_lines({m: rows_by_metric[m] for m in ("fit_s", "total_s")}, variants, results, stem, out,
+                        symlog=True)
+    failures = [r for r in grid["records"] if "error" in r]
+    if failures:
+        lines += [f"{len(failures)} trainings failed; first error: `{failures[0]['error'][-300:]}`", ""]
+    for failure in grid.get("worker_failures", []):
+        lines += [f"The worker of repetition {failure['rep']} exited with {failure['rc']} after "
+                  f"{failure['records']} trainings; the rest of that repetition is missing.", ""]
     return lines
 
 
@@ -155,9 +209,15 @@ def scale_section(scale: dict) -> list[str]:
 
 
 def main() -> None:
-    paths = sorted(RESULTS.glob("grid*.json")) + sorted(RESULTS.glob("diagnose*.json"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the raw results (and where plots go)")
+    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
+    options = parser.parse_args()
+    results, out_path = options.results.resolve(), options.out.resolve()
+    paths = sorted(results.glob("grid*.json")) + sorted(results.glob("diagnose*.json"))
     grids = {path.stem: json.loads(path.read_text()) for path in paths}
-    short, scale = load("short_epochs.json"), load("scale.json")
+    short, scale = load(results, "short_epochs.json"), load(results, "scale.json")
+    notes_file = results / "notes.md"  # the hand-written reading of these numbers, included verbatim
     grid = next(iter(grids.values()), None)
     out = ["# provinstr capture overhead: results", "",
            "Regenerated by `python bench/report.py` from the raw records in `bench/results/` "
@@ -168,16 +228,17 @@ def main() -> None:
     info = (grid or short or scale or {}).get("machine")
     if info:
         out += ["## Machine and conditions", "", *machine_lines(info), ""]
-    if NOTES_FILE.exists():
-        out += [NOTES_FILE.read_text().strip(), ""]
+    if notes_file.exists():
+        out += [notes_file.read_text().strip(), ""]
     for stem, data in grids.items():
-        out += grid_section(data, stem)
+        section = inprocess_section if data.get("mode") == "in-process" else grid_section
+        out += section(data, stem, results, out_path)
     if not grids:
         out += ["## 1. The seed's grid", "", "Not measured (no results/grid*.json).", ""]
     out += short_section(short) if short else ["## 2. Short epochs", "", "Not measured (no results/short_epochs.json).", ""]
     out += scale_section(scale) if scale else ["## 3. Scale", "", "Not measured (no results/scale.json).", ""]
-    (BENCH / "RESULTS.md").write_text("\n".join(out))
-    print(f"wrote {BENCH / 'RESULTS.md'}")
+    out_path.write_text("\n".join(out))
+    print(f"wrote {out_path}")
 
 
 if __name__ == "__main__":

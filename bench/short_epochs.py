@@ -196,9 +196,10 @@ def inprocess_ab(rounds: int = 6, epochs: int = 30) -> dict:
     from provinstr.adapters.keras.callback import CaptureCallback
     from provinstr.capture.activity import Activity
 
-    sys.argv = ["models.py", "--samples", "64", "--batch-size", "16"]
     sys.path.insert(0, str(BENCH))
     import models
+
+    models.pin_threads(1)
 
     (x, y), _ = models.make_data(64, 16, 0)
     model = models.build_model(16, 12, 4)
