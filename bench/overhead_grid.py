@@ -223,7 +223,7 @@ def keep(record: dict, records: list[dict], partial: Path | None, log=print) -> 
 
 
 def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str], work: Path,
-            rules: Path | None = None, log=print, partial: Path | None = None) -> list[dict]:
+            rules: Path | None = None, log=print, partial: Path | None = None, first_rep: int = 0) -> list[dict]:
     """Warm up each variant once, then run repetition by repetition, variants interleaved (rotating order).
 
     With `partial`, the records so far are rewritten there (JSON lines) after every process, so a run
@@ -233,7 +233,7 @@ def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str]
     for variant in variants:
         warm = run_once(variant, script_args(WARMUP_CONFIG, extra), work, rules)
         log(f"warm-up {variant:13s} wall {warm['wall_s']:.1f}s" + (f"  ERROR {warm['error'][-300:]}" if "error" in warm else ""))
-    for rep in range(repeat):
+    for rep in range(first_rep, first_rep + repeat):
         for index, config in enumerate(configs):
             for variant in rotated(variants, rep * len(configs) + index):
                 record = run_once(variant, script_args(config, extra), work, rules)
@@ -279,11 +279,11 @@ def run_worker(configs: list[tuple], variants: tuple, rep: int, extra: list[str]
 
 
 def measure_in_process(configs: list[tuple], variants: tuple, repeat: int, extra: list[str], work: Path,
-                       log=print, partial: Path | None = None) -> tuple[list[dict], list[dict]]:
+                       log=print, partial: Path | None = None, first_rep: int = 0) -> tuple[list[dict], list[dict]]:
     """One fresh worker per repetition; a crashed worker is reported and the next repetition runs."""
     records: list[dict] = []
     failures: list[dict] = []
-    for rep in range(repeat):
+    for rep in range(first_rep, first_rep + repeat):
         done, failure = run_worker(configs, variants, rep, extra, work, log, partial)
         records += done
         if failure is not None:
@@ -395,6 +395,10 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--work", default=None, help="folder for the stores (default: a fresh temporary one)")
     parser.add_argument("--from-log", default=None, metavar="LOG",
                         help="measure nothing: rebuild the records of a run cut short from its printed output")
+    parser.add_argument("--first-rep", type=int, default=0, metavar="N",
+                        help="number the repetitions from N (a later session continuing a grid; see --merge)")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="FILE",
+                        help="measure nothing: one result from earlier runs' OUT.json or OUT.partial.jsonl files")
     parser.add_argument("--in-process", action="store_true",
                         help="one worker process per repetition, every training in it (bench/grid_worker.py); "
                              f"variants {', '.join(VARIANTS)}")
@@ -406,6 +410,42 @@ def parse_options() -> argparse.Namespace:
     if options.out is None:
         options.out = str(BENCH / "results" / ("grid-inprocess.json" if options.in_process else "grid.json"))
     return options
+
+
+def merged(paths: list[str]) -> tuple[list[dict], dict]:
+    """The records of several runs of one grid (their JSON results or partial JSON lines), and what they say.
+
+    A grid too long for one sitting runs in parts (--first-rep, --variants); each part's command and
+    the repetitions and variants it measured are kept under "parts".
+    """
+    records: list[dict] = []
+    parts, first = [], None
+    for path in map(Path, paths):
+        if path.suffix == ".jsonl":
+            found = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            part = {"file": path.name, "command": None}
+        else:
+            result = json.loads(path.read_text())
+            found = result["records"]
+            part = {"file": path.name, "command": result.get("command")}
+            first = first or result
+        reps = sorted({r["rep"] for r in found})
+        variants = sorted({r["variant"] for r in found}, key=lambda v: (v not in VARIANTS, VARIANTS.index(v)
+                                                                        if v in VARIANTS else 0, v))
+        parts.append({**part, "repetitions": reps, "variants": variants, "trainings": len(found)})
+        records += found
+    keys = [(tuple(r["config"]), r["rep"], r["variant"]) for r in records]
+    if len(keys) != len(set(keys)):
+        raise SystemExit("--merge: two files hold the same (configuration, repetition, variant); "
+                         "give each part its own --first-rep")
+    extra = {"parts": parts}
+    if first is not None:
+        extra.update({k: first[k] for k in ("mode", "machine", "script_args") if k in first})
+        extra["seconds"] = sum(json.loads(Path(p).read_text())["machine"].get("seconds") or 0
+                               for p in paths if not p.endswith(".jsonl")) or None  # partial parts: unknown
+    if any("train_s" in r for r in records) and not any("wall_s" in r for r in records):
+        extra["mode"] = "in-process"
+    return records, extra
 
 
 def main() -> None:
@@ -430,7 +470,15 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     extra_result: dict = {}
-    if options.from_log:
+    if options.merge:
+        records, extra_result = merged(options.merge)
+        info.update(extra_result.pop("machine", {}))  # what the first complete part was measured on
+        extra = extra_result.pop("script_args", extra)
+        variants = tuple(dict.fromkeys(v for v in (*VARIANTS, *options.variants)
+                                       if any(r["variant"] == v for r in records)))
+        repeat = len({r["rep"] for r in records})
+        options.in_process = extra_result.get("mode") == "in-process"
+    elif options.from_log:
         records = records_from_log(Path(options.from_log).read_text())
         info["note"] = f"records rebuilt from the progress lines of a run cut short ({options.from_log})"
         repeat = max((r["rep"] for r in records), default=-1) + 1
@@ -440,19 +488,23 @@ def main() -> None:
         partial = out.with_suffix(".partial.jsonl")
         partial.unlink(missing_ok=True)
         if options.in_process:
-            records, failures = measure_in_process(configs, variants, repeat, extra, work, partial=partial)
+            records, failures = measure_in_process(configs, variants, repeat, extra, work, partial=partial,
+                                                   first_rep=options.first_rep)
             extra_result = {"mode": "in-process", "worker_failures": failures}
         else:
-            records = measure(configs, variants, repeat, extra, work, partial=partial)
-    info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
-    info["seconds"] = time.perf_counter() - started
+            records = measure(configs, variants, repeat, extra, work, partial=partial, first_rep=options.first_rep)
+    if options.merge:
+        info["seconds"] = extra_result.pop("seconds", None)
+    else:
+        info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
+        info["seconds"] = time.perf_counter() - started
     result = {"machine": info, "quick": options.quick, "repeat": repeat, "variants": list(variants),
               "script_args": extra, "command": measured_command(), "records": records, **extra_result}
     out.write_text(json.dumps(result, indent=1))
     for metric in IN_PROCESS_METRICS if options.in_process else PROCESS_METRICS:
         print(f"\n## median {metric} per configuration\n")
         print(format_table(summarize(records, variants, metric), variants, metric, records))
-    print(f"\nraw records: {out}  ({info['seconds']:.0f} s)")
+    print(f"\nraw records: {out}  ({info['seconds'] or 0:.0f} s)")
     if not options.work:
         shutil.rmtree(work, ignore_errors=True)
 
