@@ -133,7 +133,7 @@ def inprocess_section(grid: dict, stem: str, results: Path, out: Path) -> list[s
              "The provinstr variant runs the script rewritten exactly as `provinstr run` rewrites it, inside "
              "`provinstr.run(store=...)`; the MLflow variants switch `mlflow.keras.autolog` on just before the "
              "training and off just after. Process start-up is not in these numbers (bench/rewrite_speed.py "
-             "measures `provinstr run`'s).", "", "### Machine", "", *machine_lines(grid["machine"]), ""]
+             "measures `provinstr run`'s).", "", *parts_lines(grid), "### Machine", "", *machine_lines(grid["machine"]), ""]
     rows_by_metric = {}
     for metric, title in (("fit_s", "model.fit seconds (the seed's overhead)"),
                           ("train_s", "train() seconds: data, model, compile, fit, evaluate"),
@@ -150,6 +150,21 @@ def inprocess_section(grid: dict, stem: str, results: Path, out: Path) -> list[s
     for failure in grid.get("worker_failures", []):
         lines += [f"The worker of repetition {failure['rep']} exited with {failure['rc']} after "
                   f"{failure['records']} trainings; the rest of that repetition is missing.", ""]
+    return lines
+
+
+def parts_lines(grid: dict) -> list[str]:
+    """A grid run in parts (bench/overhead_grid.py --first-rep, then --merge): what each part measured."""
+    if not grid.get("parts"):
+        return []
+    lines = ["Run in parts, merged by `" + grid["command"] + "`:", "", "| part | repetitions | variants | trainings | command |",
+             "|---|---|---|---|---|"]
+    for part in grid["parts"]:
+        lines.append(f"| {part['file']} | {', '.join(map(str, part['repetitions']))} | {', '.join(part['variants'])} | "
+                     f"{part['trainings']} | `{part.get('command') or '-'}` |")
+    counts = {v: len({(tuple(r['config']), r['rep']) for r in grid["records"] if r["variant"] == v and "error" not in r})
+              for v in grid["variants"]}
+    lines += ["", "Trainings timed per variant: " + ", ".join(f"{v} {n}" for v, n in counts.items()) + ".", ""]
     return lines
 
 
@@ -214,7 +229,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     options = parser.parse_args()
     results, out_path = options.results.resolve(), options.out.resolve()
-    paths = sorted(results.glob("grid*.json")) + sorted(results.glob("diagnose*.json"))
+    paths = sorted(results.glob("grid*.json"), key=lambda path: ("inprocess" not in path.stem, path.stem))
+    paths += sorted(results.glob("diagnose*.json"))  # in-process grids first: the headline numbers
     grids = {path.stem: json.loads(path.read_text()) for path in paths}
     short, scale = load(results, "short_epochs.json"), load(results, "scale.json")
     notes_file = results / "notes.md"  # the hand-written reading of these numbers, included verbatim
