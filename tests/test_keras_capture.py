@@ -344,25 +344,54 @@ def test_each_fit_of_one_model_saves_the_model_exactly_as_that_fit_left_it(store
         assert all(np.array_equal(a, b) for a, b in zip(saved, expected))
 
 
-def test_a_model_trained_further_before_its_save_ran_is_not_saved_and_a_warning_says_so(store_dir, monkeypatch):
-    from provinstr.adapters.keras import saving
-
-    monkeypatch.delenv("PROVINSTR_STRICT")  # a user's run: a warning, not an error
-
+def test_load_weights_right_after_a_fit_waits_for_the_save_of_the_model_the_fit_left(store_dir, tmp_path):
     x, y = data()
-    hold = __import__("threading").Event()
+    other = small_model(seed=1)
+    other.save_weights(tmp_path / "other.weights.h5")
     with provinstr.run(store=store_dir) as run:
         model = small_model()
-        fit(model, x, y, epochs=1)
-        saving.wait_for(model)
-        # A save that waits keeps the saver busy while uncaptured code trains the model on.
-        saving.save_later(run, run.new_iri("model"), store_dir / "held.keras", model, lambda *a: hold.wait())
-        saving.save_later(run, run.new_iri("model"), store_dir / "late.keras", model, lambda *a: None)
-        model.train_on_batch(x[:32], y[:32])
-        with pytest.warns(safety.ProvinstrWarning, match="trained further before its save"):
-            hold.set()
-            saving.drain()
-    assert not (store_dir / "late.keras").exists()
+        fit(model, x, y, epochs=2)
+        after_fit = model.get_weights()
+        wrapped(model.load_weights, "keras.load_weights", 40)(tmp_path / "other.weights.h5")
+    ((location,),) = rows(store_dir, run, "SELECT ?where WHERE { ?m a pi:Model ; prov:atLocation ?where }")
+    saved = keras.saving.load_model(location).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(saved, after_fit))
+    assert not all(np.array_equal(a, b) for a, b in zip(saved, other.get_weights()))
+
+
+def test_a_model_changed_by_uncaptured_code_before_its_save_is_not_saved_and_its_node_says_why(store_dir):
+    from provinstr.adapters.keras import saving
+
+    x, y = data()
+    with provinstr.run(store=store_dir) as run:
+        model = small_model()
+        node, path = run.new_iri("model"), store_dir / "changed.keras"
+        job = saving.prepare(run, node, path, model, lambda *facts: None)
+        layer = model.layers[0]
+        layer.set_weights([w + 1 for w in layer.get_weights()])  # uncaptured: a layer shared with another model
+        with pytest.raises(saving.ModelChanged, match="changed before its save"):
+            saving.write_checked(job)
+    assert not path.exists()
+    ((comment,),) = rows(store_dir, run, f"SELECT ?c WHERE {{ <{node}> rdfs:comment ?c }}")
+    assert comment.startswith("the trained model was not saved: ") and "model.save" in comment
+
+
+def test_an_epoch_begin_hook_that_sets_the_rate_itself_is_named_as_the_trigger(store_dir):
+    x, y = data()
+
+    def halve_at_epoch_1(capture, epoch):
+        if epoch == 1:
+            capture.model.optimizer.learning_rate = 0.025
+
+    EPOCH_BEGIN_HOOKS.append(halve_at_epoch_1)
+    try:
+        with provinstr.run(store=store_dir) as run:
+            fit(small_model(learning_rate=0.05), x, y, epochs=3, callbacks=[keras.callbacks.TerminateOnNaN()])
+    finally:
+        EPOCH_BEGIN_HOOKS.remove(halve_at_epoch_1)
+    ((epoch, old, new, trigger),) = adaptations(store_dir, run)
+    assert (epoch, old, new) == (1, 0.05, 0.025)
+    assert trigger.endswith("halve_at_epoch_1")
 
 
 def test_a_rule_option_turns_saving_the_trained_model_off(store_dir):

@@ -227,7 +227,7 @@ class Run(Activity):
         for finish in self._finishers:
             try:
                 finish()
-            except Exception as problem:  # noqa: BLE001
+            except BaseException as problem:  # noqa: BLE001 - even Ctrl-C: the run is written first
                 unfinished = problem
         for activity in reversed(list(self._stack)):
             activity.end(error)
@@ -240,8 +240,10 @@ class Run(Activity):
         super().end(error)
         self.recorder.close()
         _forget(self)
-        if unfinished is not None:
+        if isinstance(unfinished, Exception):
             report(unfinished, "finishing the run")
+        elif unfinished is not None:
+            raise unfinished
         self._raise_if_strict()
 
     def __enter__(self) -> "Run":

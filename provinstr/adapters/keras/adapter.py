@@ -168,7 +168,7 @@ class KerasAdapter(Adapter):
         _describe_model(run, node, model)
         training.generated(node)
         _saved[model] = node
-        saving.save_later(run, node, path, model, _model_file)
+        saving.save_later(run, node, path, model, _file_facts)
 
     def on_model(self, ctx: CallContext, result: Any, node: str) -> None:
         """The user saved a model: its file, sha256, and the Training that generated it."""
@@ -190,6 +190,12 @@ def _describe_model(run: Any, node: str, model: Any) -> None:
 
 def _model_file(run: Any, node: str, path: Path, model: Any) -> None:
     """The model entity with the file it was saved to and the file's sha256."""
+    _describe_model(run, node, model)
+    _file_facts(run, node, path, model)
+
+
+def _file_facts(run: Any, node: str, path: Path, model: Any) -> None:
+    """Where the model's file is and its sha256."""
     digest = None
     if path.is_file():
         hasher = hashlib.sha256()
@@ -197,7 +203,6 @@ def _model_file(run: Any, node: str, path: Path, model: Any) -> None:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 hasher.update(block)
         digest = hasher.hexdigest()
-    _describe_model(run, node, model)
     run.emit(node, [(PROV.atLocation, str(path.resolve())), (PI.sha256, digest)])
 
 

@@ -29,8 +29,10 @@ from provinstr.capture.safety import guard
 from provinstr.vocab import PI, PROV, RDF, RDFS
 
 # Steering and other tools register callables (capture_callback, epoch) here; each is called,
-# guarded, at every epoch begin of every captured fit, before the user's callbacks. A hook changes
-# a hyperparameter through capture_callback.adapt(...), which records the adaptation.
+# guarded, at every epoch begin of every captured fit, before the user's callbacks. A hook that
+# changes hyperparameters only through capture_callback.adapt(...) (which records the adaptation)
+# says so with `hook.records_adaptations = True`; after any other hook the learning rate is read
+# again, so a change it made is attributed to it.
 EPOCH_BEGIN_HOOKS: list[Callable[["CaptureCallback", int], Any]] = []
 
 USER_CODE = "user code"  # the trigger of a change no callback made (between fits, in a train_step ...)
@@ -153,6 +155,8 @@ class CaptureCallback(keras.callbacks.Callback):
         for hook in list(EPOCH_BEGIN_HOOKS):
             with guard("an epoch-begin hook"):
                 hook(self, epoch)
+            if not getattr(hook, "records_adaptations", False):
+                self.check(getattr(hook, "__qualname__", None) or repr(hook))
 
     # -- Keras hooks of the last callback ------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -273,4 +277,5 @@ __all__ = ["EPOCH_BEGIN_HOOKS", "BatchCaptureCallback", "CaptureCallback", "Resu
 
 from provinstr.capture.steering import apply_pending  # noqa: E402  (`provinstr steer`: a user's change, at epoch begin)
 
+apply_pending.records_adaptations = True  # type: ignore[attr-defined]  # it changes values through adapt()
 EPOCH_BEGIN_HOOKS.append(apply_pending)

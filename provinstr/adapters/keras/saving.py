@@ -1,15 +1,21 @@
 """The trained model's .keras file, written off the training thread.
 
-At the end of a fit the training thread only queues the model with its optimizer's step count; a
-background thread writes the file, while the script goes on (typically to evaluate). A later
-captured fit or compile of the same model waits for that save first, and the run waits for every
-pending save before it ends, so each file is the model exactly as its fit left it. A model that
-uncaptured code trains further before the save runs (a custom loop, train_on_batch) is not saved:
-the file would not be what the fit generated, and a warning says so.
+At the end of a fit the training thread only takes a snapshot of the model's weights (a memory
+copy) and queues the model; a background thread writes the file while the script goes on
+(typically to evaluate). The next captured fit, compile, load_weights or set_weights of the same
+model waits for that save first, and the run waits for every pending save before it ends. Before
+and after writing, the saver compares the model with the snapshot (weights, trainable variables,
+optimizer steps): a model that changed in between in a way provinstr did not see (another model
+sharing its layers trained, layer.set_weights, trainable flags) is not saved, since the file would
+not be what the fit generated; a warning and an rdfs:comment on the model's node say so.
+Models whose weights exceed the size limit are saved on the training thread, as the fit ends:
+a second copy of them is not worth holding.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import queue
 import threading
@@ -18,13 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from provinstr.capture.safety import report
+from provinstr.vocab import RDFS
 
 WHERE = "saving the trained Keras model"
 
+# Weights above this size are saved on the training thread (a snapshot would double their memory).
+SNAPSHOT_LIMIT_BYTES = 512 * 1024 * 1024
+
+Record = Callable[[Any, str, Path, Any], None]  # emits the written file's location and sha256
+
 
 class ModelChanged(RuntimeError):
-    """The model was trained further before its save ran."""
+    """The model changed between the end of its fit and its save."""
 
 
 @dataclass
@@ -33,8 +47,10 @@ class _Save:
     node: str
     path: Path
     model: Any
+    record: Record
     steps: int | None
-    record: Callable[[Any, str, Path, Any], None]  # emits the file's location and sha256
+    weights: list
+    trainable: tuple
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -46,6 +62,13 @@ _worker: threading.Thread | None = None
 _drained_runs: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
+def write(model: Any, path: Path) -> None:
+    """Keras' own .keras writer (not model.save: a user's override of save must not run on the saver)."""
+    import keras
+
+    keras.saving.save_model(model, path)
+
+
 def steps_of(model: Any) -> int | None:
     """How many training steps the model's optimizer has taken (None without an optimizer)."""
     iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
@@ -55,24 +78,48 @@ def steps_of(model: Any) -> int | None:
     return int(value)
 
 
-def save_later(run: Any, node: str, path: Path, model: Any,
-               record: Callable[[Any, str, Path, Any], None]) -> None:
-    """Queue the save of `model` to `path`; `record(run, node, path, model)` runs once it is written."""
-    global _worker
-    job = _Save(run, node, path, model, steps_of(model), record)
+def weight_bytes(model: Any) -> int:
+    """The size of the model's weights, from their shapes (nothing is read)."""
+    total = 0
+    for variable in getattr(model, "weights", []):
+        try:
+            itemsize = np.dtype(getattr(variable, "dtype", "float32")).itemsize
+        except TypeError:  # a dtype numpy does not name (bfloat16 ...)
+            itemsize = 4
+        total += int(np.prod(variable.shape)) * itemsize
+    return total
+
+
+def save_later(run: Any, node: str, path: Path, model: Any, record: Record,
+               limit_bytes: int = SNAPSHOT_LIMIT_BYTES) -> None:
+    """Save `model` to `path` off the training thread; `record(run, node, path, model)` once it is written.
+
+    At most one save is pending at a time, so a loop of trainings cannot pile models up in memory.
+    """
+    if weight_bytes(model) > limit_bytes:  # too big to copy: save it now, as the fit ends
+        write(model, path)
+        record(run, node, path, model)
+        return
+    _wait_idle()
+    job = prepare(run, node, path, model, record)
     with _lock:
         _pending[model] = job
         if run not in _drained_runs:
             _drained_runs.add(run)
             run.before_end(drain)
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_work, name="provinstr-model-saver", daemon=True)
-            _worker.start()
+    _start_worker()
     _jobs.put(job)
 
 
+def prepare(run: Any, node: str, path: Path, model: Any, record: Record) -> _Save:
+    """A save of the model as it is now: its weights copied, its trainable variables and steps noted."""
+    return _Save(run, node, path, model, record, steps_of(model), model.get_weights(), _trainable(model))
+
+
 def wait_for(model: Any) -> None:
-    """Block until the pending save of `model` (if any) is written: before it is trained or compiled again."""
+    """Block until the pending save of `model` (if any) is written: before the model changes."""
+    if threading.current_thread() is _worker:
+        return  # a captured call made by the save itself
     try:
         job = _pending.get(model)
     except TypeError:  # not a model (unhashable): nothing of it is being saved
@@ -84,43 +131,95 @@ def wait_for(model: Any) -> None:
 
 def drain() -> None:
     """Block until every queued save is written (the run is ending)."""
-    _jobs.join()
+    if threading.current_thread() is _worker:
+        return
+    _wait_idle()
     _raise_failures()
+
+
+def _wait_idle() -> None:
+    if _jobs.unfinished_tasks:
+        _start_worker()  # alive unless something killed it; then a new one takes the queue
+    _jobs.join()
+
+
+def _start_worker() -> None:
+    global _worker
+    with _lock:
+        if _worker is not None and _worker.is_alive():
+            return
+        first = _worker is None
+        _worker = threading.Thread(target=_work, name="provinstr-model-saver", daemon=True)
+    _worker.start()
+    if first:  # registered after h5py's own exit handler, so it runs before it: files are complete
+        atexit.register(_drain_at_exit)
+
+
+def _drain_at_exit() -> None:
+    with contextlib.suppress(Exception):
+        _wait_idle()
 
 
 def _work() -> None:
     while True:
         job = _jobs.get()
         try:
-            _save(job)
-        except Exception as error:  # noqa: BLE001 - a capture error never reaches the user's program
-            if job.path.exists():
-                job.path.unlink(missing_ok=True)
+            write_checked(job)
+        except BaseException as error:  # noqa: BLE001 - the saver outlives any one problem
             _fail(error)
         finally:
             job.done.set()
             with _lock:
                 if _pending.get(job.model) is job:
                     del _pending[job.model]
-            job.model = None  # the model may be freed now
+            job.model = job.weights = None  # the model may be freed now
             _jobs.task_done()
 
 
-def _save(job: _Save) -> None:
-    _check_unchanged(job, "before")
-    job.model.save(job.path)
-    _check_unchanged(job, "while")
+def write_checked(job: _Save) -> None:
+    """Write the file if the model is still as `prepare` saw it (raises ModelChanged, keeping no file, if not)."""
+    try:
+        _check_unchanged(job, "before")
+        write(job.model, job.path)
+        _check_unchanged(job, "while")
+    except BaseException as error:
+        with contextlib.suppress(Exception):  # a file that is not what the fit generated is not kept
+            job.path.unlink(missing_ok=True)
+        with contextlib.suppress(Exception):
+            job.run.emit(job.node, [(RDFS.comment, f"the trained model was not saved: {error}")])
+        raise
     job.record(job.run, job.node, job.path, job.model)
 
 
+def _trainable(model: Any) -> tuple:
+    return tuple(id(variable) for variable in getattr(model, "trainable_weights", []))
+
+
 def _check_unchanged(job: _Save, moment: str) -> None:
-    if steps_of(job.model) != job.steps:
-        name = getattr(job.model, "name", "the model")
-        raise ModelChanged(f"{name} was trained further {moment} its save at the end of the fit, so that "
-                           f"save was dropped; save the model yourself with model.save")
+    model = job.model
+    same = steps_of(model) == job.steps and _trainable(model) == job.trainable and _same_weights(
+        model.get_weights(), job.weights)
+    if not same:
+        name = getattr(model, "name", "the model")
+        raise ModelChanged(f"{name} changed {moment} its save at the end of the fit (trained or given other weights "
+                           f"by code provinstr does not capture, or its trainable flags changed), so that save was "
+                           f"dropped; save the model yourself with model.save")
+
+
+def _same_weights(now: list, then: list) -> bool:
+    """Bit for bit (NaN weights included)."""
+    if len(now) != len(then):
+        return False
+    for a, b in zip(now, then):
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+        if a.shape != b.shape or a.dtype != b.dtype or a.tobytes() != b.tobytes():
+            return False
+    return True
 
 
 def _fail(error: BaseException) -> None:
+    if not isinstance(error, Exception):
+        error = RuntimeError(f"{type(error).__name__} in the model saver")
     try:
         report(error, WHERE)
     except Exception:  # noqa: BLE001 - strict mode: raise it on the training thread instead
