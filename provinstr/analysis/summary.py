@@ -69,6 +69,14 @@ def _section(title: str) -> Text:
     return Text(f"\n{title}", style="bold underline")
 
 
+def _columns(*names: str, bold: str | None = None) -> Table:
+    """A borderless table with these column headers (the `bold` one's cells in bold), as every section uses."""
+    table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
+    for name in names:
+        table.add_column(name, style="bold" if name == bold else None)
+    return table
+
+
 def _key_values(pairs: list[tuple[str, Any]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="dim")
@@ -130,7 +138,7 @@ def hyperparameter_table(run: "RunInfo") -> Table | None:
     if not rows:
         return None
     kinds = {kind for kind, _, _ in rows}
-    table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
+    table = _columns()
     if len(kinds) > 1:
         table.add_column("activity", style="dim")
     table.add_column("name", style="bold")
@@ -172,9 +180,7 @@ def layer_table(run: "RunInfo") -> Table | None:
     found = facts.layers(run)
     if not found:
         return None
-    table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
-    for column in ("#", "class", "name", "arguments", "line"):
-        table.add_column(column, style="bold" if column == "class" else None)
+    table = _columns("#", "class", "name", "arguments", "line", bold="class")
     for position, layer in enumerate(found):
         index = layer.index if layer.index is not None else position
         table.add_row(str(index), layer.short_class, plain(layer.name or ""), plain(layer_arguments(layer)),
@@ -207,9 +213,7 @@ def transformation_table(run: "RunInfo") -> Table | None:
     found = facts.transformations(run)
     if not found:
         return None
-    table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
-    for column in ("transformation", "calls", "inputs", "outputs", "line"):
-        table.add_column(column, style="bold" if column == "transformation" else None)
+    table = _columns("transformation", "calls", "inputs", "outputs", "line", bold="transformation")
     for label, calls in transformation_groups(found):
         lines = ", ".join(dict.fromkeys(cell(c.line) for c in calls if c.line is not None))
         table.add_row(plain(label), f"×{len(calls)}", plain(attributes_text(calls)),
@@ -238,7 +242,7 @@ def metrics_table(run: "RunInfo") -> Table | Text:
     if not table:
         return Text("no epoch metrics recorded" + (" yet" if run.status == "running" else ""), style="dim")
     best = {name: facts.best_epoch(table, name) for name in names}
-    grid = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
+    grid = _columns()
     grid.add_column("epoch", justify="right")
     for name in names:
         grid.add_column(name, justify="right")
@@ -266,9 +270,7 @@ def adaptation_table(run: "RunInfo") -> Table | None:
     found = facts.adaptations(run)
     if not found:
         return None
-    table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
-    for column in ("epoch", "name", "change", "trigger", "by"):
-        table.add_column(column)
+    table = _columns("epoch", "name", "change", "trigger", "by")
     for item in found:
         change = f"{brief(item.old)} -> {brief(item.new)}"
         table.add_row(cell(item.epoch), plain(item.name or ""), plain(change), plain(item.trigger or ""),
@@ -287,9 +289,7 @@ def data_table(run: "RunInfo") -> Table | None:
     found = facts.datasets(run)
     if not found:
         return None
-    table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
-    for column in ("name", "shape", "dtype", "sha256", "used by"):
-        table.add_column(column)
+    table = _columns("name", "shape", "dtype", "sha256", "used by")
     for data in found:
         table.add_row(plain(data.name), plain(data.shape), plain(data.dtype), (data.sha256 or "")[:12],
                       data.used_by or "")
