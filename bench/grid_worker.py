@@ -25,7 +25,6 @@ collected between trainings, outside the timed regions. Output, one line each, f
 from __future__ import annotations
 
 import argparse
-import builtins
 import gc
 import json
 import os
@@ -76,17 +75,14 @@ def load_captured(script: Path) -> tuple[types.ModuleType, str, int]:
     under a name that is not __main__, so the script's `if __name__ == "__main__"` block does not run.
     """
     from provinstr.capture import calls
-    from provinstr.rewrite import runtime
-    from provinstr.rewrite.plan import HELPER
-    from provinstr.rewrite.runner import compile_target, plan_for, script_target
+    from provinstr.rewrite.runner import compile_target, fresh_module, plan_for, script_target
     from provinstr.rules import load_rules
 
     target = script_target(str(script))
     rules = load_rules(project_dir=os.path.dirname(target.filename))  # what `provinstr run` loads, no --rules
     code = compile_target(target, rules)
     calls.activate(rules, target.filename)
-    module = types.ModuleType(f"{script.stem}_captured")
-    module.__dict__.update(target.globals, __builtins__=builtins, **{HELPER: runtime})
+    module = fresh_module(target, f"{script.stem}_captured")
     exec(code, module.__dict__)
     plan = plan_for(target, rules)
     return module, target.argv0, len(plan.matches) if plan else 0

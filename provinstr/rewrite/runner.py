@@ -106,6 +106,15 @@ def plan_for(target: Target, rules: Sequence[Rule]) -> Plan | None:
     return plan
 
 
+def fresh_module(target: Target, name: str = "__main__") -> types.ModuleType:
+    """An empty module for the target's rewritten code: its globals and the runtime helper it calls."""
+    from provinstr.rewrite import runtime
+
+    module = types.ModuleType(name)
+    module.__dict__.update(target.globals, __builtins__=builtins, **{HELPER: runtime})
+    return module
+
+
 def execute(target: Target, args: Sequence[str], rules: Sequence[Rule], store: str | None = None,
             name: str | None = None, group: str | None = None) -> int:
     """Run the target in this process as __main__ inside a provinstr Run; returns the exit code.
@@ -114,7 +123,6 @@ def execute(target: Target, args: Sequence[str], rules: Sequence[Rule], store: s
     """
     from provinstr.capture import calls
     from provinstr.capture.run import Run
-    from provinstr.rewrite import runtime
 
     try:
         code = compile_target(target, rules)
@@ -122,8 +130,7 @@ def execute(target: Target, args: Sequence[str], rules: Sequence[Rule], store: s
         _report(error.with_traceback(None))  # Python shows only the file, line and caret
         return 1
     calls.activate(rules, target.filename)
-    module = types.ModuleType("__main__")
-    module.__dict__.update(target.globals, __builtins__=builtins, **{HELPER: runtime})
+    module = fresh_module(target)
     saved_argv, saved_path0, saved_main = sys.argv, sys.path[0] if sys.path else None, sys.modules.get("__main__")
     sys.argv = [target.argv0, *args]
     if sys.path:
