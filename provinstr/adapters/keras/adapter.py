@@ -126,6 +126,8 @@ class KerasAdapter(Adapter):
         activity.hyperparameter("callbacks", [type(c).__name__ for c in given])
         kind = BatchCaptureCallback if ctx.rule.option("per_batch", False) else CaptureCallback
         capture = kind(activity, given, int(arguments.get("initial_epoch") or 0), frozenset(ctx.captured))
+        if ctx.rule.option("save_model", True):
+            capture.after_first_epoch = lambda: saving.warm_up(ctx.receiver)
         replace_argument(ctx, "callbacks", capture.callbacks())
 
     @staticmethod

@@ -116,6 +116,30 @@ def prepare(run: Any, node: str, path: Path, model: Any, record: Record) -> _Sav
     return _Save(run, node, path, model, record, steps_of(model), model.get_weights(), _trainable(model))
 
 
+def warm_up(model: Any) -> None:
+    """Make the end-of-fit snapshot cheap: read the model's variables once now, off the training thread.
+
+    TensorFlow builds a read kernel the first time a variable of each shape is read eagerly (~0.7 ms
+    each, 15 ms for a small CNN, on the training thread as the fit ends). Called while the fit still has
+    epochs to run, this thread pays for them while the training thread is inside TensorFlow.
+    """
+    reference = weakref.ref(model)
+    threading.Thread(target=_read_each_shape, args=(reference,), name="provinstr-model-warm-up", daemon=True).start()
+
+
+def _read_each_shape(reference: "weakref.ref[Any]") -> None:
+    with contextlib.suppress(Exception):  # only a speed-up: the snapshot reads everything anyway
+        model = reference()
+        if model is None:
+            return
+        seen = set()
+        for variable in [*model.weights, getattr(getattr(model, "optimizer", None), "iterations", None)]:
+            key = (tuple(getattr(variable, "shape", ())), str(getattr(variable, "dtype", "")))
+            if variable is not None and key not in seen:
+                seen.add(key)
+                variable.numpy()
+
+
 def wait_for(model: Any) -> None:
     """Block until the pending save of `model` (if any) is written: before the model changes."""
     if threading.current_thread() is _worker:

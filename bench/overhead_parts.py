@@ -1,0 +1,182 @@
+"""Where a captured fit's extra time goes, per epoch and per fit: capture behaviours switched on and off, alternating.
+
+One warm process, the grid's DenseED-like model on its short epochs (`--samples 64`: ~60 ms, 2 steps).
+Per-epoch costs are measured on one long fit per variant and round (the model is reused, so nothing
+is traced again): the epoch as the user's own callback times it, and the gap between one epoch's end
+and the next one's begin, where the capture callbacks and Keras' own per-epoch work run. Per-fit
+costs are measured on fresh models: the time from the call to the first epoch's begin, and from the
+last epoch's end to the return.
+
+Variants:
+  plain         model.fit as the user wrote it
+  provinstr     the fit captured as `provinstr run` captures it (keras.fit rule, default options)
+  epoch-wake    captured, with the writer woken at every epoch end and polling every 0.1 s (before 2026-11-28)
+  no-warm-up    captured, without reading the variables in the background during the fit (before 2026-11-28)
+Rounds run every variant once, in an order rotated per round; the tables give medians of the
+differences to plain paired within a round (the VM's speed drifts by ±10 % between fits).
+
+    python bench/overhead_parts.py [--rounds 8] [--epochs 100] [--fits 8] [--variants ...] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import keras  # noqa: E402
+import models  # noqa: E402
+
+import provinstr  # noqa: E402
+from provinstr.adapters.keras import callback, saving  # noqa: E402
+from provinstr.capture import calls, recorder  # noqa: E402
+from provinstr.capture.run import current_run  # noqa: E402
+from provinstr.rules import load_rule_file  # noqa: E402
+
+VARIANTS = ("plain", "provinstr", "epoch-wake", "no-warm-up")
+
+
+class Timeline(keras.callbacks.Callback):
+    """The user's view: when each epoch began and ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.begins: list[float] = []
+        self.ends: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begins.append(time.perf_counter())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ends.append(time.perf_counter())
+
+
+@contextlib.contextmanager
+def behaviour(variant: str):
+    """The capture as it behaved before a change, for the variants that measure that change."""
+    saved_poll, saved_record, saved_warm = recorder.POLL_SECONDS, callback.CaptureCallback.record_epoch, saving.warm_up
+    if variant == "epoch-wake":
+        recorder.POLL_SECONDS = 0.1
+
+        def record_epoch(self, epoch, logs):
+            saved_record(self, epoch, logs)
+            self.training.run.flush(wait=False)
+
+        callback.CaptureCallback.record_epoch = record_epoch
+    if variant == "no-warm-up":
+        saving.warm_up = lambda model: None
+    try:
+        yield
+    finally:
+        recorder.POLL_SECONDS, callback.CaptureCallback.record_epoch, saving.warm_up = (
+            saved_poll, saved_record, saved_warm)
+
+
+def new_model(args) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    model = models.build_model(args.grid, args.K, args.L)
+    model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9, weight_decay=1e-4), loss="mse",
+                  metrics=["mae"])
+    return model
+
+
+def timed_fit(variant: str, model, data, epochs: int, batch_size: int) -> tuple[Timeline, float, float]:
+    timeline = Timeline()
+    fit = model.fit if variant == "plain" else calls.wrap(model.fit, ("keras.fit",), 1)
+    with behaviour(variant):
+        current_run().recorder._wake.set()  # the writer takes this variant's poll interval now
+        start = time.perf_counter()
+        fit(*data, epochs=epochs, batch_size=batch_size, callbacks=[timeline], verbose=0)
+        end = time.perf_counter()
+        saving.drain()  # the model's file is written before the next variant runs
+    return timeline, start, end
+
+
+def per_epoch(variant: str, model, data, args) -> dict:
+    timeline, start, end = timed_fit(variant, model, data, args.epochs, args.batch_size)
+    epochs = [e - b for b, e in zip(timeline.begins, timeline.ends)]
+    gaps = [b - e for e, b in zip(timeline.ends, timeline.begins[1:])]
+    return {"epoch_ms": statistics.median(epochs) * 1000, "gap_ms": statistics.median(gaps) * 1000,
+            "fit_per_epoch_ms": (end - start) / args.epochs * 1000}
+
+
+def per_fit(variant: str, data, args) -> dict:
+    keras.backend.clear_session()
+    gc.collect()
+    model = new_model(args)
+    timeline, start, end = timed_fit(variant, model, data, 3, args.batch_size)
+    return {"before_first_epoch_ms": (timeline.begins[0] - start) * 1000,
+            "first_epoch_ms": (timeline.ends[0] - timeline.begins[0]) * 1000,
+            "after_last_epoch_ms": (end - timeline.ends[-1]) * 1000}
+
+
+def rounds(variants: list[str], count: int, measure) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {variant: [] for variant in variants}
+    for round_ in range(count):
+        shift = round_ % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            result = measure(variant)
+            results[variant].append(result)
+            print(f"  round {round_:2d} {variant:11s} " + " ".join(f"{k} {v:.2f}" for k, v in result.items()), flush=True)
+    return results
+
+
+def table(title: str, results: dict[str, list[dict]]) -> None:
+    plain = results["plain"]
+    keys = list(plain[0])
+    print(f"\n{title}: median, and median difference to plain paired by round (ms)")
+    print(f"{'variant':12s} " + " ".join(f"{k:>28s}" for k in keys))
+    for variant, rows in results.items():
+        cells = []
+        for key in keys:
+            median = statistics.median(row[key] for row in rows)
+            paired = statistics.median(row[key] - base[key] for row, base in zip(rows, plain))
+            cells.append(f"{median:14.2f} {paired:+13.2f}")
+        print(f"{variant:12s} " + " ".join(f"{c:>28s}" for c in cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=8, help="long fits per variant (per-epoch costs)")
+    parser.add_argument("--epochs", type=int, default=100, help="epochs of each long fit")
+    parser.add_argument("--fits", type=int, default=8, help="fresh-model fits per variant (per-fit costs)")
+    parser.add_argument("--samples", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--grid", type=int, default=16)
+    parser.add_argument("--K", type=int, default=12)
+    parser.add_argument("--L", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--json", help="also write every measurement here")
+    args = parser.parse_args()
+    variants = ["plain", *(v for v in args.variants if v != "plain")]
+
+    models.pin_threads(args.threads)
+    calls.activate(load_rule_file(BENCH.parent / "rules" / "keras.toml"))
+    data, _ = models.make_data(args.samples, args.grid, 0)
+    with provinstr.run(store=tempfile.mkdtemp(prefix="provinstr-parts-")):
+        model = new_model(args)
+        model.fit(*data, epochs=2, batch_size=args.batch_size, verbose=0)  # traced once, for every variant
+        print(f"per epoch: {args.rounds} rounds of {args.epochs}-epoch fits of one model", flush=True)
+        epochs = rounds(variants, args.rounds, lambda variant: per_epoch(variant, model, data, args))
+        print(f"per fit: {args.fits} rounds of 3-epoch fits of fresh models", flush=True)
+        fits = rounds(variants, args.fits, lambda variant: per_fit(variant, data, args))
+    table("Per epoch", epochs)
+    table("Per fit", fits)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "per_epoch": epochs, "per_fit": fits}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
