@@ -13,8 +13,8 @@ from provinstr.capture.safety import report
 # Bounded so a stalled disk makes the producer wait instead of growing memory without end.
 DEFAULT_QUEUE_SIZE = 20_000
 # How often the writer looks for new records when nobody asked it to flush (seconds): what a live
-# query may lag behind. Each wake-up takes the GIL from the training thread; a timer lands mostly
-# while TensorFlow runs without it (bench/overhead_parts.py measured 0.1 s costing +0.3 ms per epoch).
+# query may lag behind. Each wake-up takes the GIL; a timer lands mostly while TensorFlow runs without
+# it (a wake at every epoch end and a 0.1 s poll cost +0.5 ms per epoch more, bench/overhead_parts.py).
 POLL_SECONDS = 0.5
 # Records rendered and written per write call, so a long backlog frees room for producers early.
 BATCH = 5_000

@@ -173,6 +173,9 @@ class CaptureCallback(keras.callbacks.Callback):
         with guard("recording a Keras epoch"):
             self.check(self.user_callbacks[-1] if self.user_callbacks else None)
             self.record_epoch(epoch, logs or {})
+            more_to_come = (self.params or {}).get("epochs", 0) > epoch + 1  # the work overlaps those epochs
+            if self.after_first_epoch is not None and epoch == self.first_epoch and more_to_come:
+                self.after_first_epoch()
 
     def record_epoch(self, epoch: int, logs: dict) -> None:
         """Every key of the epoch's logs as a pi:Metric, with the epoch's seconds and end time."""
@@ -190,11 +193,8 @@ class CaptureCallback(keras.callbacks.Callback):
         for name, value in values.items():
             node = training.metric(name, value, epoch=epoch, at=at)
             emit(node, [(PI.epochSeconds, seconds)])
-        # No flush: the writer's poll picks these up. Waking it here, as the next epoch starts,
-        # took the GIL from the training thread at its busiest (+0.6 ms per epoch, bench/overhead_parts.py).
-        if self.after_first_epoch is not None and epoch == self.first_epoch and (
-                (self.params or {}).get("epochs", 0) > epoch + 1):  # only while epochs are left to overlap it
-            self.after_first_epoch()
+        # No flush: the writer's poll picks these up. Waking it here, as the next epoch starts, took
+        # the GIL from the training thread at its busiest (+0.5 ms per epoch, bench/overhead_parts.py).
 
     def on_train_end(self, logs=None):
         with guard("recording the end of a Keras training"):
