@@ -7,6 +7,7 @@ Started by `python bench/overhead_grid.py --in-process`, one fresh worker per re
 
 The variants run bench/models.py's `train` in this process:
   plain         the module imported as usual
+  plain-again   the same, timed again: the control whose ratio to plain is the run's noise floor
   provinstr     the module as `provinstr run` executes it: the same rules, the same rewritten code and
                 runtime helper, inside `provinstr.run(store=...)` (a run per training, as per process)
   mlflow        the plain module with mlflow.keras.autolog(log_models=False) switched on around it
@@ -43,7 +44,8 @@ import mlflow  # noqa: E402  - before Keras, like the MLflow variants' script; K
 import keras  # noqa: E402
 import models  # noqa: E402  - bench/models.py, plain
 from overhead_grid import (  # noqa: E402
-    VARIANTS,
+    CONTROL,
+    KNOWN_VARIANTS,
     WARMUP_CONFIG,
     epoch_summary,
     mlflow_mode,
@@ -62,7 +64,7 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, li
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rep", type=int, required=True, help="the repetition (it shifts the variants' order)")
     parser.add_argument("--configs", nargs="+", required=True, metavar="E/LR/DECAY/MOMENTUM")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="+", required=True, choices=KNOWN_VARIANTS)
     parser.add_argument("--store", required=True, help="provinstr's store")
     parser.add_argument("--mlflow-uri", required=True, help="MLflow's tracking URI")
     return parser.parse_known_args(argv)
@@ -104,7 +106,7 @@ class Trainings:
         return report
 
     def _runner(self, variant: str) -> Callable[[argparse.Namespace, list[str]], dict]:
-        if variant == "plain":
+        if variant in ("plain", CONTROL):
             return lambda args, argv: self.plain.train(args)
         if variant == "provinstr":
             return self._provinstr

@@ -38,6 +38,7 @@ import itertools
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
@@ -57,6 +58,12 @@ RATES = (0.0005, 0.001, 0.002)
 DECAYS = (1e-4, 1e-6)
 MOMENTA = (0.5, 0.9)
 VARIANTS = ("plain", "provinstr", "mlflow", "mlflow+model")
+# The A/A control: plain Keras timed again as if it were a variant. Its "overhead" is the noise floor
+# of the run (what a ratio of two identical trainings looks like on this machine). Opt-in: --variants.
+CONTROL = "plain-again"
+KNOWN_VARIANTS = (*VARIANTS, CONTROL)
+# Resamples for the 95 % bootstrap interval of a median of paired ratios (fixed seed: tables reproduce).
+BOOTSTRAP = 2000
 WARMUP_CONFIG = (1, 0.001, 1e-4, 0.9)  # one epoch: imports, graph tracing, stores' schemas, caches
 PROCESS_METRICS = ("fit_s", "wall_s", "cpu_s")
 IN_PROCESS_METRICS = ("fit_s", "train_s", "total_s")
@@ -89,7 +96,7 @@ def command(variant: str, args: list[str], work: Path, rules: Path | None = None
     writes them); mlflow-batch logs every batch instead of every epoch.
     """
     env = child_env()
-    if variant == "plain":
+    if variant in ("plain", CONTROL):
         return [PYTHON, str(SCRIPT), *args], env
     if variant.startswith("provinstr"):
         rules = rules or (work / f"rules-{variant}.toml")
@@ -316,10 +323,25 @@ def paired_ratios(records: list[dict], variant: str, metric: str, base: str = "p
             if name == variant and value and by_key.get((config, rep, base))]
 
 
+def median_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
+    """A percentile-bootstrap interval for the median of `values` (fixed seed)."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(BOOTSTRAP))
+    cut = int(BOOTSTRAP * (1 - level) / 2)
+    return medians[cut], medians[-cut - 1]
+
+
+def paired_summary(ratios: list[float]) -> str:
+    """'+1.2 % [-0.4, +2.6] (n=108)': the median overhead and its 95 % interval."""
+    low, high = median_interval(ratios)
+    return f"{(statistics.median(ratios) - 1) * 100:+.1f} % [{(low - 1) * 100:+.1f}, {(high - 1) * 100:+.1f}] (n={len(ratios)})"
+
+
 def format_table(rows: list[dict], variants: tuple, metric: str, records: list[dict] | None = None) -> str:
     """A Markdown table: medians, ratios to plain (+x.x %), then median and worst overhead per variant.
 
-    With `records`, a last row gives the median of the paired (same repetition) ratios over all configurations.
+    With `records`, a last row gives the median of the paired (same repetition) ratios over all configurations,
+    with its 95 % bootstrap interval.
     """
     head = ["epochs", "lr", "decay", "momentum"] + [f"{v} {metric}" for v in variants] + \
            [f"{v} vs plain" for v in variants[1:]]
@@ -336,10 +358,10 @@ def format_table(rows: list[dict], variants: tuple, metric: str, records: list[d
             cells.append(f"**{(pick(ratios) - 1) * 100:+.1f} %**" if ratios else "-")
         lines.append("| " + " | ".join(cells) + " |")
     if records is not None:
-        cells = ["**median of paired ratios**", "", "", ""] + [""] * len(variants)
+        cells = ["**median of paired ratios [95 % interval]**", "", "", ""] + [""] * len(variants)
         for v in variants[1:]:
             ratios = paired_ratios(records, v, metric, variants[0])
-            cells.append(f"{(statistics.median(ratios) - 1) * 100:+.1f} % (n={len(ratios)})" if ratios else "-")
+            cells.append(paired_summary(ratios) if ratios else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -384,8 +406,9 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=None, help="repetitions per configuration (default 5)")
     parser.add_argument("--epochs", type=int, nargs="*", default=list(EPOCHS))
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS),
-                        help="plain, provinstr, mlflow, mlflow+model, mlflow-batch, or provinstr-NAME (rule file "
-                             "WORK/rules-provinstr-NAME.toml, written by you or by --rules-dir)")
+                        help="plain, provinstr, mlflow, mlflow+model, mlflow-batch, provinstr-NAME (rule file "
+                             "WORK/rules-provinstr-NAME.toml, written by you or by --rules-dir), or plain-again "
+                             "(plain timed again: the noise floor)")
     parser.add_argument("--configs", nargs="*", default=None, metavar="E/LR/DECAY/MOMENTUM",
                         help="these configurations instead of the grid, e.g. 100/0.002/1e-4/0.9")
     parser.add_argument("--rules-dir", default=None, help="copy rules-provinstr-*.toml from this folder into WORK")
@@ -401,12 +424,12 @@ def parse_options() -> argparse.Namespace:
                         help="measure nothing: one result from earlier runs' OUT.json or OUT.partial.jsonl files")
     parser.add_argument("--in-process", action="store_true",
                         help="one worker process per repetition, every training in it (bench/grid_worker.py); "
-                             f"variants {', '.join(VARIANTS)}")
+                             f"variants {', '.join(KNOWN_VARIANTS)}")
     options = parser.parse_args()
     if options.in_process and options.from_log:
         parser.error("--from-log rebuilds process-mode runs; an in-process run keeps OUT.partial.jsonl instead")
-    if options.in_process and not set(options.variants) <= set(VARIANTS):
-        parser.error(f"--in-process runs only the variants {', '.join(VARIANTS)}")
+    if options.in_process and not set(options.variants) <= set(KNOWN_VARIANTS):
+        parser.error(f"--in-process runs only the variants {', '.join(KNOWN_VARIANTS)}")
     if options.out is None:
         options.out = str(BENCH / "results" / ("grid-inprocess.json" if options.in_process else "grid.json"))
     return options
@@ -430,8 +453,8 @@ def merged(paths: list[str]) -> tuple[list[dict], dict]:
             part = {"file": path.name, "command": result.get("command")}
             first = first or result
         reps = sorted({r["rep"] for r in found})
-        variants = sorted({r["variant"] for r in found}, key=lambda v: (v not in VARIANTS, VARIANTS.index(v)
-                                                                        if v in VARIANTS else 0, v))
+        variants = sorted({r["variant"] for r in found}, key=lambda v: (
+            v not in KNOWN_VARIANTS, KNOWN_VARIANTS.index(v) if v in KNOWN_VARIANTS else 0, v))
         parts.append({**part, "repetitions": reps, "variants": variants, "trainings": len(found)})
         records += found
     keys = [(tuple(r["config"]), r["rep"], r["variant"]) for r in records]
@@ -474,7 +497,7 @@ def main() -> None:
         records, extra_result = merged(options.merge)
         info.update(extra_result.pop("machine", {}))  # what the first complete part was measured on
         extra = extra_result.pop("script_args", extra)
-        variants = tuple(dict.fromkeys(v for v in (*VARIANTS, *options.variants)
+        variants = tuple(dict.fromkeys(v for v in (*KNOWN_VARIANTS, *options.variants)
                                        if any(r["variant"] == v for r in records)))
         repeat = len({r["rep"] for r in records})
         options.in_process = extra_result.get("mode") == "in-process"
