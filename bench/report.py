@@ -22,7 +22,7 @@ BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
 
-from overhead_grid import format_table, summarize  # noqa: E402
+from overhead_grid import CONTROL, format_table, summarize  # noqa: E402
 
 METRIC_TITLES = {"fit_s": "in-process model.fit time", "wall_s": "whole process wall time",
                  "cpu_s": "process CPU time", "train_s": "train(): data, model, compile, fit, evaluate",
@@ -133,7 +133,7 @@ def inprocess_section(grid: dict, stem: str, results: Path, out: Path) -> list[s
              "The provinstr variant runs the script rewritten exactly as `provinstr run` rewrites it, inside "
              "`provinstr.run(store=...)`; the MLflow variants switch `mlflow.keras.autolog` on just before the "
              "training and off just after. Process start-up is not in these numbers (bench/rewrite_speed.py "
-             "measures `provinstr run`'s).", "", *parts_lines(grid), "### Machine", "", *machine_lines(grid["machine"]), ""]
+             "measures `provinstr run`'s).", "", *control_lines(variants), *parts_lines(grid), "### Machine", "", *machine_lines(grid["machine"]), ""]
     rows_by_metric = {}
     for metric, title in (("fit_s", "model.fit seconds (the seed's overhead)"),
                           ("train_s", "train() seconds: data, model, compile, fit, evaluate"),
@@ -151,6 +151,15 @@ def inprocess_section(grid: dict, stem: str, results: Path, out: Path) -> list[s
         lines += [f"The worker of repetition {failure['rep']} exited with {failure['rc']} after "
                   f"{failure['records']} trainings; the rest of that repetition is missing.", ""]
     return lines
+
+
+def control_lines(variants: list[str]) -> list[str]:
+    if CONTROL not in variants:
+        return []
+    return [f"`{CONTROL}` is plain Keras timed a second time, in the same rotation as the other variants: its "
+            "ratio to plain is what two identical trainings differ by on this machine, the noise floor "
+            "against which the other ratios are read. The bracketed ranges are 95 % bootstrap intervals of "
+            "the median of paired ratios.", ""]
 
 
 def parts_lines(grid: dict) -> list[str]:
@@ -229,9 +238,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     options = parser.parse_args()
     results, out_path = options.results.resolve(), options.out.resolve()
-    paths = sorted(results.glob("grid*.json"), key=lambda path: ("inprocess" not in path.stem, path.stem))
-    paths += sorted(results.glob("diagnose*.json"))  # in-process grids first: the headline numbers
-    grids = {path.stem: json.loads(path.read_text()) for path in paths}
+    grids = {path.stem: json.loads(path.read_text()) for path in sorted(results.glob("grid*.json"))}
+    # The newest in-process grid first (the headline numbers), then older ones, then process mode.
+    ordered = sorted(grids.items(), key=lambda item: item[1]["machine"].get("date") or "", reverse=True)
+    ordered.sort(key=lambda item: item[1].get("mode") != "in-process")  # stable: newest first in each mode
+    grids = dict(ordered)
+    grids.update({path.stem: json.loads(path.read_text()) for path in sorted(results.glob("diagnose*.json"))})
     short, scale = load(results, "short_epochs.json"), load(results, "scale.json")
     notes_file = results / "notes.md"  # the hand-written reading of these numbers, included verbatim
     grid = next(iter(grids.values()), None)

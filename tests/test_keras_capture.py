@@ -369,7 +369,7 @@ def test_a_model_changed_by_uncaptured_code_before_its_save_is_not_saved_and_its
         job = saving.prepare(run, node, path, model, lambda *facts: None)
         layer = model.layers[0]
         layer.set_weights([w + 1 for w in layer.get_weights()])  # uncaptured: a layer shared with another model
-        with pytest.raises(saving.ModelChanged, match="changed before its save"):
+        with pytest.raises(saving.ModelChanged, match="changed between the end of its fit and its save"):
             saving.write_checked(job)
     assert not path.exists()
     ((comment,),) = rows(store_dir, run, f"SELECT ?c WHERE {{ <{node}> rdfs:comment ?c }}")

@@ -10,6 +10,10 @@ sharing its layers trained, layer.set_weights, trainable flags) is not saved, si
 not be what the fit generated; a warning and an rdfs:comment on the model's node say so.
 Models whose weights exceed the size limit are saved on the training thread, as the fit ends:
 a second copy of them is not worth holding.
+
+The saver holds the GIL while Keras walks the model, so a save slows whatever Python the training
+thread runs meanwhile (evaluate's tracing). What does not depend on the final weights is done by the
+same thread during the fit, while the training thread is inside TensorFlow: see warm_up.
 """
 
 from __future__ import annotations
@@ -54,7 +58,12 @@ class _Save:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-_jobs: "queue.Queue[_Save]" = queue.Queue()
+@dataclass
+class _WarmUp:
+    model: "weakref.ref[Any]"
+
+
+_jobs: "queue.Queue[_Save | _WarmUp]" = queue.Queue()
 _pending: "weakref.WeakKeyDictionary[Any, _Save]" = weakref.WeakKeyDictionary()
 _failures: list[BaseException] = []  # kept for the training thread to raise in strict mode
 _lock = threading.Lock()
@@ -100,7 +109,7 @@ def save_later(run: Any, node: str, path: Path, model: Any, record: Record,
         write(model, path)
         record(run, node, path, model)
         return
-    _wait_idle()
+    _wait_for_saves()
     job = prepare(run, node, path, model, record)
     with _lock:
         _pending[model] = job
@@ -117,19 +126,23 @@ def prepare(run: Any, node: str, path: Path, model: Any, record: Record) -> _Sav
 
 
 def warm_up(model: Any) -> None:
-    """Make the end-of-fit snapshot cheap: read the model's variables once now, off the training thread.
+    """Make the end-of-fit snapshot and the save cheap: their first-time costs, paid now by the saver thread.
 
-    TensorFlow builds a read kernel the first time a variable of each shape is read eagerly (~0.7 ms
-    each, 15 ms for a small CNN, on the training thread as the fit ends). Called while the fit still has
-    epochs to run, this thread pays for them while the training thread is inside TensorFlow.
+    Called while the fit still has epochs to run, so this Python runs while the training thread is
+    inside TensorFlow (GIL released). Two costs: TensorFlow builds a read kernel the first time a
+    variable of each shape is read eagerly (~0.7 ms each, 15 ms for a small CNN); and Keras' saver
+    builds an attribute skip-set per object type (~45 ms), cached per thread (see _prime_keras_saving).
     """
-    reference = weakref.ref(model)
-    threading.Thread(target=_read_each_shape, args=(reference,), name="provinstr-model-warm-up", daemon=True).start()
+    _start_worker()
+    _jobs.put(_WarmUp(weakref.ref(model)))
 
 
-def _read_each_shape(reference: "weakref.ref[Any]") -> None:
-    with contextlib.suppress(Exception):  # only a speed-up: the snapshot reads everything anyway
-        model = reference()
+def _warm(job: _WarmUp) -> None:
+    # Only speed-ups: the snapshot and the save do all of it anyway.
+    with contextlib.suppress(Exception):
+        _prime_keras_saving()
+    with contextlib.suppress(Exception):
+        model = job.model()
         if model is None:
             return
         seen = set()
@@ -138,6 +151,38 @@ def _read_each_shape(reference: "weakref.ref[Any]") -> None:
             if variable is not None and key not in seen:
                 seen.add(key)
                 variable.numpy()
+
+
+# The object types Keras' saver asks skip-sets for (keras/src/saving/saving_lib.py, get_attr_skipset).
+_SAVEABLE_TYPES = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer", "Loss")
+
+
+def _prime_keras_saving() -> None:
+    """Build Keras' per-type attribute skip-sets in this (the saver's) thread, where they are cached."""
+    from keras.src.saving import saving_lib
+
+    for kind in _SAVEABLE_TYPES:
+        saving_lib.get_attr_skipset(kind)
+    _keep_keras_skipsets()
+
+
+def _keep_keras_skipsets() -> None:
+    """Make Keras find the skip-sets it built: otherwise every save builds them again.
+
+    Keras 3 stores each skip-set under "saving_attr_skipset_<type>" but looks it up under
+    "saving_attr_skiplist_<type>", so each save makes a reference Layer, Metric ... and dir() of each:
+    about half of a small model's save, holding the GIL. Storing them under the looked-up name too makes
+    the lookup hit. The state is this thread's (Keras keeps it in a threading.local) until
+    keras.backend.clear_session() resets it; a Keras that finds them itself is left as it is.
+    """
+    with contextlib.suppress(Exception):  # a Keras without this state: nothing to keep
+        from keras.src.backend.common import global_state
+
+        for kind in (*_SAVEABLE_TYPES, "Cross", "Feature"):
+            built = global_state.get_global_attribute(f"saving_attr_skipset_{kind}")
+            looked_up = f"saving_attr_skiplist_{kind}"
+            if built is not None and global_state.get_global_attribute(looked_up) is None:
+                global_state.set_global_attribute(looked_up, built)
 
 
 def wait_for(model: Any) -> None:
@@ -159,6 +204,16 @@ def drain() -> None:
         return
     _wait_idle()
     _raise_failures()
+
+
+def _wait_for_saves() -> None:
+    """Block until no save is pending (a warm-up may still run: the next save queues behind it)."""
+    if _jobs.unfinished_tasks:
+        _start_worker()
+    with _lock:
+        jobs = list(_pending.values())
+    for job in jobs:
+        job.done.wait()
 
 
 def _wait_idle() -> None:
@@ -187,8 +242,13 @@ def _drain_at_exit() -> None:
 def _work() -> None:
     while True:
         job = _jobs.get()
+        if isinstance(job, _WarmUp):
+            _warm(job)
+            _jobs.task_done()
+            continue
         try:
             write_checked(job)
+            _keep_keras_skipsets()  # the next save in this process finds them
         except BaseException as error:  # noqa: BLE001 - the saver outlives any one problem
             _fail(error)
         finally:
@@ -201,11 +261,15 @@ def _work() -> None:
 
 
 def write_checked(job: _Save) -> None:
-    """Write the file if the model is still as `prepare` saw it (raises ModelChanged, keeping no file, if not)."""
+    """Write the file if the model is still as `prepare` saw it (raises ModelChanged, keeping no file, if not).
+
+    The weights are compared once, after the write: a change before it is still there then, and each
+    comparison reads every variable while the training thread may be running Python of its own.
+    """
     try:
-        _check_unchanged(job, "before")
+        _check_unchanged(job, read_weights=False)  # trained again or re-flagged: no file is written
         write(job.model, job.path)
-        _check_unchanged(job, "while")
+        _check_unchanged(job, read_weights=True)
     except BaseException as error:
         with contextlib.suppress(Exception):  # a file that is not what the fit generated is not kept
             job.path.unlink(missing_ok=True)
@@ -219,15 +283,16 @@ def _trainable(model: Any) -> tuple:
     return tuple(id(variable) for variable in getattr(model, "trainable_weights", []))
 
 
-def _check_unchanged(job: _Save, moment: str) -> None:
+def _check_unchanged(job: _Save, read_weights: bool) -> None:
     model = job.model
-    same = steps_of(model) == job.steps and _trainable(model) == job.trainable and _same_weights(
-        model.get_weights(), job.weights)
+    same = steps_of(model) == job.steps and _trainable(model) == job.trainable
+    if same and read_weights:
+        same = _same_weights(model.get_weights(), job.weights)
     if not same:
         name = getattr(model, "name", "the model")
-        raise ModelChanged(f"{name} changed {moment} its save at the end of the fit (trained or given other weights "
-                           f"by code provinstr does not capture, or its trainable flags changed), so that save was "
-                           f"dropped; save the model yourself with model.save")
+        raise ModelChanged(f"{name} changed between the end of its fit and its save (trained or given other "
+                           f"weights by code provinstr does not capture, or its trainable flags changed), so that "
+                           f"save was dropped; save the model yourself with model.save")
 
 
 def _same_weights(now: list, then: list) -> bool:
