@@ -5,13 +5,19 @@ Per-epoch costs are measured on one long fit per variant and round (the model is
 is traced again): the epoch as the user's own callback times it, and the gap between one epoch's end
 and the next one's begin, where the capture callbacks and Keras' own per-epoch work run. Per-fit
 costs are measured on fresh models: the time from the call to the first epoch's begin, and from the
-last epoch's end to the return.
+last epoch's end to the return; then, as a script goes on, an evaluate right after the fit, which
+runs while the model saver writes the trained model, and the CPU time the saver's thread spent on
+that model (its warm-up during the fit and its save after it).
 
 Variants:
   plain         model.fit as the user wrote it
   provinstr     the fit captured as `provinstr run` captures it (keras.fit rule, default options)
   epoch-wake    captured, with the writer woken at every epoch end and polling every 0.1 s (before 2026-11-28)
   no-warm-up    captured, without reading the variables in the background during the fit (before 2026-11-28)
+  save-as-before  captured, with the saver as it was before 2026-11-28 10:00: Keras' skip-sets built at every
+                save (its cache misses) and the weights compared before the write as well as after
+  switch-0.5ms  captured, with Python's GIL switch interval at 0.5 ms (not 5) while the saver writes
+  no-save       captured with the rule option save_model = false: no model file, so no warm-up and no save
 Rounds run every variant once, in an order rotated per round; the tables give medians of the
 differences to plain paired within a round (the VM's speed drifts by ±10 % between fits).
 
@@ -39,12 +45,13 @@ import keras  # noqa: E402
 import models  # noqa: E402
 
 import provinstr  # noqa: E402
-from provinstr.adapters.keras import callback, saving  # noqa: E402
+from provinstr.adapters.keras import adapter, callback, saving  # noqa: E402
 from provinstr.capture import calls, recorder  # noqa: E402
 from provinstr.capture.run import current_run  # noqa: E402
 from provinstr.rules import load_rule_file  # noqa: E402
 
-VARIANTS = ("plain", "provinstr", "epoch-wake", "no-warm-up")
+VARIANTS = ("plain", "provinstr", "epoch-wake", "no-warm-up", "save-as-before", "no-save", "switch-0.5ms")
+saver_cpu = [0.0]  # the saver thread's CPU seconds since the last reset (warm-up and save)
 
 
 class Timeline(keras.callbacks.Callback):
@@ -66,6 +73,8 @@ class Timeline(keras.callbacks.Callback):
 def behaviour(variant: str):
     """The capture as it behaved before a change, for the variants that measure that change."""
     saved_poll, saved_record, saved_warm = recorder.POLL_SECONDS, callback.CaptureCallback.record_epoch, saving.warm_up
+    saved_keep, saved_prime, saved_check = saving._keep_keras_skipsets, saving._prime_keras_saving, saving._check_unchanged
+    saved_save, saved_write = adapter.KerasAdapter._save_trained, saving.write_checked
     if variant == "epoch-wake":
         recorder.POLL_SECONDS = 0.1
 
@@ -76,11 +85,48 @@ def behaviour(variant: str):
         callback.CaptureCallback.record_epoch = record_epoch
     if variant == "no-warm-up":
         saving.warm_up = lambda model: None
+    if variant == "save-as-before":
+        saving._keep_keras_skipsets = saving._prime_keras_saving = lambda: None
+
+        def check_unchanged(job, read_weights):
+            saved_check(job, read_weights=True)
+
+        saving._check_unchanged = check_unchanged
+    if variant == "switch-0.5ms":
+        def switching(job, write=saved_write):
+            before = sys.getswitchinterval()
+            sys.setswitchinterval(0.0005)
+            try:
+                return write(job)
+            finally:
+                sys.setswitchinterval(before)
+
+        saving.write_checked = switching
+    if variant == "no-save":  # what `options = { save_model = false }` on the keras.fit rule switches off
+        saving.warm_up = lambda model: None
+        adapter.KerasAdapter._save_trained = lambda self, ctx, training: None
     try:
         yield
     finally:
         recorder.POLL_SECONDS, callback.CaptureCallback.record_epoch, saving.warm_up = (
             saved_poll, saved_record, saved_warm)
+        saving._keep_keras_skipsets, saving._prime_keras_saving, saving._check_unchanged = (
+            saved_keep, saved_prime, saved_check)
+        adapter.KerasAdapter._save_trained, saving.write_checked = saved_save, saved_write
+
+
+def count_saver_cpu() -> None:
+    """Add the saver thread's CPU time in its warm-ups and saves to saver_cpu (wrapping both, once)."""
+    def counted(work):
+        def run(job):
+            start = time.thread_time()
+            try:
+                return work(job)
+            finally:
+                saver_cpu[0] += time.thread_time() - start
+        return run
+
+    saving._warm, saving.write_checked = counted(saving._warm), counted(saving.write_checked)
 
 
 def new_model(args) -> keras.Model:
@@ -91,7 +137,9 @@ def new_model(args) -> keras.Model:
     return model
 
 
-def timed_fit(variant: str, model, data, epochs: int, batch_size: int) -> tuple[Timeline, float, float]:
+def timed_fit(variant: str, model, data, epochs: int, batch_size: int,
+              then=None) -> tuple[Timeline, float, float, float]:
+    """The fit's timeline, start and end; and the seconds of `then()` (run right after it, as a script goes on)."""
     timeline = Timeline()
     fit = model.fit if variant == "plain" else calls.wrap(model.fit, ("keras.fit",), 1)
     with behaviour(variant):
@@ -99,26 +147,32 @@ def timed_fit(variant: str, model, data, epochs: int, batch_size: int) -> tuple[
         start = time.perf_counter()
         fit(*data, epochs=epochs, batch_size=batch_size, callbacks=[timeline], verbose=0)
         end = time.perf_counter()
+        if then is not None:
+            then()
+        after = time.perf_counter() - end
         saving.drain()  # the model's file is written before the next variant runs
-    return timeline, start, end
+    return timeline, start, end, after
 
 
 def per_epoch(variant: str, model, data, args) -> dict:
-    timeline, start, end = timed_fit(variant, model, data, args.epochs, args.batch_size)
+    timeline, start, end, _ = timed_fit(variant, model, data, args.epochs, args.batch_size)
     epochs = [e - b for b, e in zip(timeline.begins, timeline.ends)]
     gaps = [b - e for e, b in zip(timeline.ends, timeline.begins[1:])]
     return {"epoch_ms": statistics.median(epochs) * 1000, "gap_ms": statistics.median(gaps) * 1000,
             "fit_per_epoch_ms": (end - start) / args.epochs * 1000}
 
 
-def per_fit(variant: str, data, args) -> dict:
+def per_fit(variant: str, data, test, args) -> dict:
     keras.backend.clear_session()
     gc.collect()
     model = new_model(args)
-    timeline, start, end = timed_fit(variant, model, data, 3, args.batch_size)
+    saver_cpu[0] = 0.0
+    evaluate = lambda: model.evaluate(*test, batch_size=args.batch_size, verbose=0)  # noqa: E731
+    timeline, start, end, after = timed_fit(variant, model, data, 3, args.batch_size, then=evaluate)
     return {"before_first_epoch_ms": (timeline.begins[0] - start) * 1000,
             "first_epoch_ms": (timeline.ends[0] - timeline.begins[0]) * 1000,
-            "after_last_epoch_ms": (end - timeline.ends[-1]) * 1000}
+            "after_last_epoch_ms": (end - timeline.ends[-1]) * 1000,
+            "evaluate_after_ms": after * 1000, "saver_cpu_ms": saver_cpu[0] * 1000}
 
 
 def rounds(variants: list[str], count: int, measure) -> dict[str, list[dict]]:
@@ -164,14 +218,15 @@ def main() -> None:
 
     models.pin_threads(args.threads)
     calls.activate(load_rule_file(BENCH.parent / "rules" / "keras.toml"))
-    data, _ = models.make_data(args.samples, args.grid, 0)
+    data, test = models.make_data(args.samples, args.grid, 0)
+    count_saver_cpu()
     with provinstr.run(store=tempfile.mkdtemp(prefix="provinstr-parts-")):
         model = new_model(args)
         model.fit(*data, epochs=2, batch_size=args.batch_size, verbose=0)  # traced once, for every variant
         print(f"per epoch: {args.rounds} rounds of {args.epochs}-epoch fits of one model", flush=True)
         epochs = rounds(variants, args.rounds, lambda variant: per_epoch(variant, model, data, args))
         print(f"per fit: {args.fits} rounds of 3-epoch fits of fresh models", flush=True)
-        fits = rounds(variants, args.fits, lambda variant: per_fit(variant, data, args))
+        fits = rounds(variants, args.fits, lambda variant: per_fit(variant, data, test, args))
     table("Per epoch", epochs)
     table("Per fit", fits)
     if args.json:
