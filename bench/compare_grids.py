@@ -13,66 +13,53 @@ cost less than MLflow.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import statistics
 from pathlib import Path
 
-from overhead_grid import CONTROL, median_interval, paired_summary
-
-Group = dict[str, dict]  # variant -> the record of one configuration and repetition
+from overhead_grid import CONTROL, median_interval, paired_ratios, paired_summary, summarize
 
 
-def groups(path: Path) -> list[Group]:
-    """The grid's trainings, grouped by (configuration, repetition); groups without plain are dropped."""
-    by_pair: dict[tuple, Group] = collections.defaultdict(dict)
-    for record in json.loads(path.read_text())["records"]:
-        if "fit_s" in record:
-            by_pair[(tuple(record["config"]), record["rep"])][record["variant"]] = record
-    return [group for group in by_pair.values() if "plain" in group]
+def timed(path: Path) -> list[dict]:
+    """The grid's timed trainings, each with its time outside model.fit (`outside_s`: total_s - fit_s)."""
+    records = [r for r in json.loads(path.read_text())["records"] if "fit_s" in r]
+    return [{**r, "outside_s": r["total_s"] - r["fit_s"]} for r in records]
 
 
-def outside_fit_ms(group: Group, variant: str) -> float:
-    """How much longer than plain the variant's training took outside model.fit, in ms."""
-    def outside(record: dict) -> float:
-        return record["total_s"] - record["fit_s"]
-    return 1000 * (outside(group[variant]) - outside(group["plain"]))
+def outside_fit_ms(records: list[dict], variant: str) -> list[float]:
+    """How much longer than plain each of the variant's trainings took outside model.fit (same configuration
+    and repetition), in ms."""
+    plain = {(tuple(r["config"]), r["rep"]): r["outside_s"] for r in records if r["variant"] == "plain"}
+    return [1000 * (r["outside_s"] - plain[key]) for r in records
+            if r["variant"] == variant and (key := (tuple(r["config"]), r["rep"])) in plain]
 
 
-def per_configuration(pairs: list[Group], variant: str, metric: str) -> dict[tuple, float]:
+def per_configuration(records: list[dict], variant: str, metric: str) -> dict[tuple, float]:
     """Each configuration's median `metric` of the variant over its median for plain, minus one."""
-    values: dict[tuple, dict[str, list[float]]] = collections.defaultdict(lambda: collections.defaultdict(list))
-    for group in pairs:
-        for name in (variant, "plain"):
-            if name in group:
-                values[tuple(group["plain"]["config"])][name].append(group[name][metric])
-    return {config: statistics.median(v[variant]) / statistics.median(v["plain"]) - 1
-            for config, v in values.items() if v[variant]}
+    return {row["config"]: row[f"{variant}_ratio"] - 1 for row in summarize(records, ("plain", variant), metric)
+            if f"{variant}_ratio" in row}
 
 
-def summary(pairs: list[Group], variant: str) -> list[tuple[str, str]]:
+def summary(records: list[dict], variant: str) -> list[tuple[str, str]]:
     """(row label, cell) for one variant of one grid."""
-    paired = [group for group in pairs if variant in group]
-    if not paired:
-        return []
     rows = []
     for metric, label in (("fit_s", "model.fit"), ("total_s", "whole training")):
-        ratios = [group[variant][metric] / group["plain"][metric] for group in paired]
-        rows.append((f"{variant}: {label}, paired median [95 %]", paired_summary(ratios)))
-    extra = [outside_fit_ms(group, variant) for group in paired]
+        rows.append((f"{variant}: {label}, paired median [95 %]", paired_summary(paired_ratios(records, variant, metric))))
+    extra = outside_fit_ms(records, variant)
     low, high = median_interval(extra)
     rows.append((f"{variant}: extra time outside fit", f"{statistics.median(extra):+.0f} ms [{low:+.0f}, {high:+.0f}]"))
-    configs = per_configuration(pairs, variant, "fit_s")
+    configs = per_configuration(records, variant, "fit_s")
     rows.append((f"{variant}: per-configuration medians, fit: median / worst",
                  f"{100 * statistics.median(configs.values()):+.1f} % / {100 * max(configs.values()):+.1f} %"))
     return rows
 
 
-def cheaper_than_mlflow(pairs: list[Group]) -> list[tuple[str, str]]:
+def cheaper_than_mlflow(records: list[dict]) -> list[tuple[str, str]]:
     """In how many configurations provinstr's median was below MLflow's (fit; whole training)."""
     cells = []
     for metric in ("fit_s", "total_s"):
-        provinstr, mlflow = per_configuration(pairs, "provinstr", metric), per_configuration(pairs, "mlflow", metric)
+        provinstr = per_configuration(records, "provinstr", metric)
+        mlflow = per_configuration(records, "mlflow", metric)
         shared = provinstr.keys() & mlflow.keys()
         if not shared:
             return []
@@ -86,10 +73,10 @@ def main() -> None:
     options = parser.parse_args()
     columns: dict[str, dict[str, str]] = {}
     for path in options.grids:
-        pairs = groups(path)
-        variants = sorted({v for group in pairs for v in group} - {"plain"}, key=lambda v: (v != CONTROL, v))  # floor first
-        rows = [row for variant in variants for row in summary(pairs, variant)] + cheaper_than_mlflow(pairs)
-        columns[path.name] = dict(rows)
+        records = timed(path)
+        variants = sorted({r["variant"] for r in records} - {"plain"}, key=lambda v: (v != CONTROL, v))  # floor first
+        rows = [row for variant in variants if outside_fit_ms(records, variant) for row in summary(records, variant)]
+        columns[path.name] = dict(rows + cheaper_than_mlflow(records))
     labels = list(dict.fromkeys(label for rows in columns.values() for label in rows))
     print("| vs plain | " + " | ".join(f"`{name}`" for name in columns) + " |")
     print("|---|" + "---|" * len(columns))

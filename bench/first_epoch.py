@@ -42,7 +42,6 @@ _PERF_LINE = re.compile(r"^\s*(\d+)\s+([\d.]+):\s+[0-9a-f]+\s+(.*?)\s*\(([^)]*)\
 def measure(options: argparse.Namespace) -> dict:
     """Alternating fresh-model fits; per fit the first epoch's times, window and (with --calls) call counts."""
     sys.path.insert(0, str(BENCH))
-    import gc
     import tempfile
 
     import keras
@@ -67,8 +66,8 @@ def measure(options: argparse.Namespace) -> dict:
                 self.times = [time.perf_counter() - self.times[0], time.thread_time() - self.times[1]]
                 self.window.append(time.clock_gettime(time.CLOCK_MONOTONIC))
 
-    args = argparse.Namespace(grid=16, K=12, L=4, batch_size=32)
-    parts.models.pin_threads(1)
+    args = parts.arguments([])
+    parts.models.pin_threads(args.threads)
     parts.calls.activate(parts.load_rule_file(BENCH.parent / "rules" / "keras.toml"))
     data, _ = parts.models.make_data(options.samples, args.grid, 0)
     fits: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}
@@ -77,13 +76,8 @@ def measure(options: argparse.Namespace) -> dict:
         parts.new_model(args).fit(*data, epochs=1, batch_size=args.batch_size, verbose=0)  # imports, kernels
         for round_ in range(options.fits):
             for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
-                keras.backend.clear_session()
-                gc.collect()
-                model = parts.new_model(args)
                 probe = FirstEpoch(options.calls)
-                fit = model.fit if variant == "plain" else parts.calls.wrap(model.fit, ("keras.fit",), 1)
-                fit(*data, epochs=3, batch_size=args.batch_size, callbacks=[probe], verbose=0)
-                parts.saving.drain()
+                parts.timed_fit(variant, parts.fresh_model(args), data, 3, args.batch_size, probes=(probe,))
                 fits[variant].append({"wall_ms": probe.times[0] * 1000, "thread_cpu_ms": probe.times[1] * 1000,
                                       "window": probe.window, "thread": threading.get_native_id()})
                 if probe.profiler:

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 BENCH = Path(__file__).resolve().parent
@@ -72,47 +73,41 @@ class Timeline(keras.callbacks.Callback):
 @contextlib.contextmanager
 def behaviour(variant: str):
     """The capture as it behaved before a change, for the variants that measure that change."""
-    saved_poll, saved_record, saved_warm = recorder.POLL_SECONDS, callback.CaptureCallback.record_epoch, saving.warm_up
-    saved_keep, saved_prime, saved_check = saving._keep_keras_skipsets, saving._prime_keras_saving, saving._check_unchanged
-    saved_save, saved_write = adapter.KerasAdapter._save_trained, saving.write_checked
-    if variant == "epoch-wake":
-        recorder.POLL_SECONDS = 0.1
+    with contextlib.ExitStack() as stack:
+        def swap(owner, name: str, value) -> None:
+            stack.enter_context(mock.patch.object(owner, name, value))
 
-        def record_epoch(self, epoch, logs):
-            saved_record(self, epoch, logs)
-            self.training.run.flush(wait=False)
+        if variant == "epoch-wake":
+            record = callback.CaptureCallback.record_epoch
 
-        callback.CaptureCallback.record_epoch = record_epoch
-    if variant == "no-warm-up":
-        saving.warm_up = lambda model: None
-    if variant == "save-as-before":
-        saving._keep_keras_skipsets = saving._prime_keras_saving = lambda: None
+            def record_epoch(self, epoch, logs):
+                record(self, epoch, logs)
+                self.training.run.flush(wait=False)
 
-        def check_unchanged(job, read_weights):
-            saved_check(job, read_weights=True)
+            swap(recorder, "POLL_SECONDS", 0.1)
+            swap(callback.CaptureCallback, "record_epoch", record_epoch)
+        if variant in ("no-warm-up", "no-save"):
+            swap(saving, "warm_up", lambda model: None)
+        if variant == "save-as-before":
+            check = saving._check_unchanged
+            swap(saving, "_keep_keras_skipsets", lambda: None)
+            swap(saving, "_prime_keras_saving", lambda: None)
+            swap(saving, "_check_unchanged", lambda job, read_weights: check(job, read_weights=True))
+        if variant == "switch-0.5ms":
+            write = saving.write_checked
 
-        saving._check_unchanged = check_unchanged
-    if variant == "switch-0.5ms":
-        def switching(job, write=saved_write):
-            before = sys.getswitchinterval()
-            sys.setswitchinterval(0.0005)
-            try:
-                return write(job)
-            finally:
-                sys.setswitchinterval(before)
+            def switching(job):
+                before = sys.getswitchinterval()
+                sys.setswitchinterval(0.0005)
+                try:
+                    return write(job)
+                finally:
+                    sys.setswitchinterval(before)
 
-        saving.write_checked = switching
-    if variant == "no-save":  # what `options = { save_model = false }` on the keras.fit rule switches off
-        saving.warm_up = lambda model: None
-        adapter.KerasAdapter._save_trained = lambda self, ctx, training: None
-    try:
+            swap(saving, "write_checked", switching)
+        if variant == "no-save":  # what `options = { save_model = false }` on the keras.fit rule switches off
+            swap(adapter.KerasAdapter, "_save_trained", lambda self, ctx, training: None)
         yield
-    finally:
-        recorder.POLL_SECONDS, callback.CaptureCallback.record_epoch, saving.warm_up = (
-            saved_poll, saved_record, saved_warm)
-        saving._keep_keras_skipsets, saving._prime_keras_saving, saving._check_unchanged = (
-            saved_keep, saved_prime, saved_check)
-        adapter.KerasAdapter._save_trained, saving.write_checked = saved_save, saved_write
 
 
 def count_saver_cpu() -> None:
@@ -137,15 +132,25 @@ def new_model(args) -> keras.Model:
     return model
 
 
+def fresh_model(args) -> keras.Model:
+    """A new model in a new Keras session: its first fit traces everything again."""
+    keras.backend.clear_session()
+    gc.collect()
+    return new_model(args)
+
+
 def timed_fit(variant: str, model, data, epochs: int, batch_size: int,
-              then=None) -> tuple[Timeline, float, float, float]:
-    """The fit's timeline, start and end; and the seconds of `then()` (run right after it, as a script goes on)."""
+              then=None, probes: tuple = ()) -> tuple[Timeline, float, float, float]:
+    """The fit's timeline, start and end; and the seconds of `then()` (run right after it, as a script goes on).
+
+    `probes`: more callbacks of the user's, given to the fit after the timeline.
+    """
     timeline = Timeline()
     fit = model.fit if variant == "plain" else calls.wrap(model.fit, ("keras.fit",), 1)
     with behaviour(variant):
         current_run().recorder._wake.set()  # the writer takes this variant's poll interval now
         start = time.perf_counter()
-        fit(*data, epochs=epochs, batch_size=batch_size, callbacks=[timeline], verbose=0)
+        fit(*data, epochs=epochs, batch_size=batch_size, callbacks=[timeline, *probes], verbose=0)
         end = time.perf_counter()
         if then is not None:
             then()
@@ -163,9 +168,7 @@ def per_epoch(variant: str, model, data, args) -> dict:
 
 
 def per_fit(variant: str, data, test, args) -> dict:
-    keras.backend.clear_session()
-    gc.collect()
-    model = new_model(args)
+    model = fresh_model(args)
     saver_cpu[0] = 0.0
     evaluate = lambda: model.evaluate(*test, batch_size=args.batch_size, verbose=0)  # noqa: E731
     timeline, start, end, after = timed_fit(variant, model, data, 3, args.batch_size, then=evaluate)
@@ -200,7 +203,8 @@ def table(title: str, results: dict[str, list[dict]]) -> None:
         print(f"{variant:12s} " + " ".join(f"{c:>28s}" for c in cells))
 
 
-def main() -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (`arguments([])`: the defaults, the model and data every measurement here uses)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8, help="long fits per variant (per-epoch costs)")
     parser.add_argument("--epochs", type=int, default=100, help="epochs of each long fit")
@@ -213,7 +217,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--json", help="also write every measurement here")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = arguments()
     variants = ["plain", *(v for v in args.variants if v != "plain")]
 
     models.pin_threads(args.threads)
