@@ -29,7 +29,6 @@ import argparse
 import gc
 import json
 import os
-import sys
 import time
 import traceback
 import types
@@ -37,26 +36,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
 
 import mlflow  # noqa: E402  - before Keras, like the MLflow variants' script; Keras is patched only while they run
 import keras  # noqa: E402
-import models  # noqa: E402  - bench/models.py, plain
-from overhead_grid import (  # noqa: E402
+import models  # noqa: E402  - bench/models.py, plain (the workload; bench/ is this script's folder)
+from benchlib.harness import (  # noqa: E402
     CONTROL,
     KNOWN_VARIANTS,
+    SCRIPT,
     WARMUP_CONFIG,
     epoch_summary,
     mlflow_mode,
     parse_config,
-    rotated,
     script_args,
 )
+from benchlib.stats import rotated  # noqa: E402
 
 import provinstr  # noqa: E402
-
-SCRIPT = BENCH / "models.py"
 
 
 def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:

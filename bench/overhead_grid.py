@@ -27,8 +27,8 @@ autolog on and off).
   python bench/overhead_grid.py --repeat 3 --epochs 20 50
   python bench/overhead_grid.py --in-process        # the full grid, 5 repetitions, one process each
 
-Raw records go to bench/results/grid.json (grid-inprocess.json with --in-process, or --out);
-bench/report.py turns them into RESULTS.md.
+Raw records go to bench/results/grid-control-after.json with --in-process (the grid's current result),
+bench/results/grid-process.json without, or --out; bench/report.py renders them for RESULTS.md.
 """
 
 from __future__ import annotations
@@ -36,37 +36,37 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import platform
-import random
-import re
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-SCRIPT = BENCH / "models.py"
-PYTHON = sys.executable
+from benchlib import BENCH, RESULTS
+from benchlib.harness import (
+    KNOWN_VARIANTS,
+    PYTHON,
+    VARIANTS,
+    child_env,
+    config_text,
+    keep,
+    measure,
+    measured_command,
+    mlflow_uri,
+    parse_config,
+    records_from_log,
+)
+from benchlib.machine import finished, machine
+from benchlib.stats import format_table, summarize
 
 EPOCHS = (20, 50, 100)
 RATES = (0.0005, 0.001, 0.002)
 DECAYS = (1e-4, 1e-6)
 MOMENTA = (0.5, 0.9)
-VARIANTS = ("plain", "provinstr", "mlflow", "mlflow+model")
-# The A/A control: plain Keras timed again as if it were a variant. Its "overhead" is the noise floor
-# of the run (what a ratio of two identical trainings looks like on this machine). Opt-in: --variants.
-CONTROL = "plain-again"
-KNOWN_VARIANTS = (*VARIANTS, CONTROL)
-# Resamples for the 95 % bootstrap interval of a median of paired ratios (fixed seed: tables reproduce).
-BOOTSTRAP = 2000
-WARMUP_CONFIG = (1, 0.001, 1e-4, 0.9)  # one epoch: imports, graph tracing, stores' schemas, caches
 PROCESS_METRICS = ("fit_s", "wall_s", "cpu_s")
 IN_PROCESS_METRICS = ("fit_s", "train_s", "total_s")
+IN_PROCESS_OUT = "grid-control-after.json"  # the grid's current result (bench/RESULTS.md)
+PROCESS_OUT = "grid-process.json"
 
 # --quick: every epoch count once, the learning-rate / decay / momentum extremes spread over them.
 QUICK = [
@@ -75,178 +75,6 @@ QUICK = [
     (100, 0.002, 1e-4, 0.9),
 ]
 QUICK_REPEAT = 2
-
-
-def child_env() -> dict[str, str]:
-    """Pinned threads and quiet libraries, the same for every variant."""
-    env = dict(os.environ)
-    env.update({
-        "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-        "TF_NUM_INTEROP_THREADS": "1", "PYTHONHASHSEED": "0", "GIT_PYTHON_REFRESH": "quiet",
-        "MLFLOW_TRACKING_URI": "", "PYTHONWARNINGS": "ignore",
-    })
-    env.pop("PROVINSTR_STRICT", None)
-    return env
-
-
-def command(variant: str, args: list[str], work: Path, rules: Path | None = None) -> tuple[list[str], dict]:
-    """The command line and environment of one variant.
-
-    provinstr-NAME uses the rule file WORK/rules-provinstr-NAME.toml when there is one (bench/short_epochs.py
-    writes them); mlflow-batch logs every batch instead of every epoch.
-    """
-    env = child_env()
-    if variant in ("plain", CONTROL):
-        return [PYTHON, str(SCRIPT), *args], env
-    if variant.startswith("provinstr"):
-        rules = rules or (work / f"rules-{variant}.toml")
-        extra = ["--rules", str(rules)] if rules.exists() else []
-        return [PYTHON, "-m", "provinstr", "run", "--store", str(work / ".provinstr"), *extra, str(SCRIPT), *args], env
-    if variant.startswith("mlflow"):
-        env["MLFLOW_TRACKING_URI"] = mlflow_uri(work)
-        return [PYTHON, str(SCRIPT), *args, "--mlflow", mlflow_mode(variant)], env
-    raise ValueError(variant)
-
-
-def mlflow_mode(variant: str) -> str:
-    """bench/models.py's --mlflow mode of an MLflow variant: model, batch or nomodel."""
-    return "model" if variant.endswith("+model") else "batch" if variant.endswith("-batch") else "nomodel"
-
-
-def mlflow_uri(work: Path) -> str:
-    """The MLflow tracking store of a run: SQLite in the work folder (as a user's local setup would be)."""
-    return f"sqlite:///{work / 'mlflow.db'}"
-
-
-def run_once(variant: str, args: list[str], work: Path, rules: Path | None = None, timeout: float = 1800) -> dict:
-    """Run one training process; its wall, CPU, peak RSS and the script's own BENCH report."""
-    cmd, env = command(variant, args, work, rules)
-    start = time.perf_counter()
-    process = _Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = process.communicate(timeout=timeout)  # communicate reaps via waitpid; rusage below
-    wall = time.perf_counter() - start
-    record = {"variant": variant, "wall_s": wall, "rc": process.returncode}
-    usage = getattr(process, "_bench_rusage", None)
-    if usage is not None:
-        record.update(usage)
-    report = [line for line in out.splitlines() if line.startswith("BENCH ")]
-    if process.returncode != 0 or not report:
-        record["error"] = (err or out)[-2000:]
-        return record
-    data = json.loads(report[-1][6:])
-    data.update(epoch_summary(data.pop("epoch_s")))
-    record.update(data)
-    return record
-
-
-def epoch_summary(epoch_s: list[float]) -> dict:
-    """The first epoch (graph tracing included) and the median of the others (the steady state)."""
-    return {"epoch_median_s": statistics.median(epoch_s[1:] or epoch_s), "first_epoch_s": epoch_s[0]}
-
-
-class _Popen(subprocess.Popen):
-    """Popen that keeps the child's own rusage (CPU seconds, peak RSS) from wait4 (run_once's children only)."""
-
-    def _try_wait(self, wait_flags):
-        try:
-            pid, status, usage = os.wait4(self.pid, wait_flags)
-        except ChildProcessError:
-            return self.pid, 0
-        if pid == self.pid:
-            self._bench_rusage = {"cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024}
-        return pid, status
-
-
-def machine() -> dict:
-    """What the numbers were measured on."""
-    info = {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        info["loadavg_start"] = Path("/proc/loadavg").read_text().split()[:3]
-    except OSError:
-        pass
-    for package in ("keras", "tensorflow-cpu", "tensorflow", "mlflow", "pyoxigraph"):
-        try:
-            from importlib.metadata import version
-            info[package] = version(package)
-        except Exception:  # noqa: BLE001
-            info[package] = None
-    sys.path.insert(0, str(ROOT))
-    try:
-        import provinstr
-        info["provinstr"] = provinstr.__version__
-    except Exception:  # noqa: BLE001
-        info["provinstr"] = None
-    return info
-
-
-def script_args(config: tuple, extra: list[str]) -> list[str]:
-    """bench/models.py's arguments for one configuration (epochs, lr, decay, momentum)."""
-    epochs, lr, decay, momentum = config
-    return ["--epochs", str(epochs), "--lr", str(lr), "--decay", str(decay), "--momentum", str(momentum), *extra]
-
-
-def parse_config(text: str) -> tuple:
-    """E/LR/DECAY/MOMENTUM (the --configs syntax) as (epochs, lr, decay, momentum)."""
-    epochs, *rest = text.split("/")
-    return (int(epochs), *(float(value) for value in rest))
-
-
-def config_text(config: tuple) -> str:
-    """The inverse of parse_config (floats written by repr, so they read back exactly)."""
-    return "/".join(str(value) for value in config)
-
-
-def rotated(variants: tuple, step: int) -> tuple:
-    """The variants in the order of the step-th (configuration, repetition): each goes first in turn."""
-    shift = step % len(variants)
-    return variants[shift:] + variants[:shift]
-
-
-def progress_line(record: dict) -> str:
-    """One printed line per timed training; process mode's line is what records_from_log reads back."""
-    if "error" in record:
-        return f"  {record['variant']} {tuple(record['config'])} FAILED: {record['error'][-400:]}"
-    head = f"rep {record['rep']} {str(tuple(record['config'])):28s} {record['variant']:13s}"
-    if "wall_s" in record:  # a process
-        middle = (f"fit {record['fit_s']:6.2f}s  wall {record['wall_s']:6.2f}s  cpu {record.get('cpu_s', 0):6.2f}s  "
-                  f"rss {record.get('maxrss_mb', 0):5.0f}MB")
-    else:  # a training inside a worker
-        middle = f"fit {record['fit_s']:6.2f}s  train {record['train_s']:6.2f}s  total {record['total_s']:6.2f}s"
-    return f"{head} {middle}  epoch0 {record['first_epoch_s']:.2f}s  epoch {record['epoch_median_s']:.3f}s"
-
-
-def keep(record: dict, records: list[dict], partial: Path | None, log=print) -> None:
-    """Add a timed training's record, append it to the partial JSON lines (a run cut short keeps it), print it."""
-    records.append(record)
-    if partial is not None:
-        with open(partial, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-    log(progress_line(record))
-
-
-def measure(configs: list[tuple], variants: tuple, repeat: int, extra: list[str], work: Path,
-            rules: Path | None = None, log=print, partial: Path | None = None, first_rep: int = 0) -> list[dict]:
-    """Warm up each variant once, then run repetition by repetition, variants interleaved (rotating order).
-
-    With `partial`, the records so far are rewritten there (JSON lines) after every process, so a run
-    cut short still leaves its numbers.
-    """
-    records: list[dict] = []
-    for variant in variants:
-        warm = run_once(variant, script_args(WARMUP_CONFIG, extra), work, rules)
-        log(f"warm-up {variant:13s} wall {warm['wall_s']:.1f}s" + (f"  ERROR {warm['error'][-300:]}" if "error" in warm else ""))
-    for rep in range(first_rep, first_rep + repeat):
-        for index, config in enumerate(configs):
-            for variant in rotated(variants, rep * len(configs) + index):
-                record = run_once(variant, script_args(config, extra), work, rules)
-                record.update({"config": list(config), "rep": rep})
-                keep(record, records, partial, log)
-    return records
 
 
 def worker_command(configs: list[tuple], variants: tuple, rep: int, extra: list[str], work: Path) -> list[str]:
@@ -298,108 +126,6 @@ def measure_in_process(configs: list[tuple], variants: tuple, repeat: int, extra
     return records, failures
 
 
-def summarize(records: list[dict], variants: tuple, metric: str = "fit_s") -> list[dict]:
-    """Per configuration: the median of `metric` for each variant and its ratio to plain."""
-    rows = []
-    configs = sorted({tuple(r["config"]) for r in records})
-    for config in configs:
-        row = {"config": config}
-        for variant in variants:
-            values = [r[metric] for r in records if tuple(r["config"]) == config and r["variant"] == variant
-                      and metric in r]
-            row[variant] = statistics.median(values) if values else None
-            row[variant + "_n"] = len(values)
-        for variant in variants[1:]:
-            if row.get(variant) and row.get(variants[0]):
-                row[variant + "_ratio"] = row[variant] / row[variants[0]]
-        rows.append(row)
-    return rows
-
-
-def paired_ratios(records: list[dict], variant: str, metric: str, base: str = "plain") -> list[float]:
-    """variant / base for each (configuration, repetition): the two ran minutes apart, so load drift cancels."""
-    by_key = {(tuple(r["config"]), r["rep"], r["variant"]): r.get(metric) for r in records}
-    return [value / by_key[(config, rep, base)] for (config, rep, name), value in by_key.items()
-            if name == variant and value and by_key.get((config, rep, base))]
-
-
-def median_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
-    """A percentile-bootstrap interval for the median of `values` (fixed seed)."""
-    rng = random.Random(0)
-    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(BOOTSTRAP))
-    cut = int(BOOTSTRAP * (1 - level) / 2)
-    return medians[cut], medians[-cut - 1]
-
-
-def paired_summary(ratios: list[float]) -> str:
-    """'+1.2 % [-0.4, +2.6] (n=108)': the median overhead and its 95 % interval."""
-    low, high = median_interval(ratios)
-    return f"{(statistics.median(ratios) - 1) * 100:+.1f} % [{(low - 1) * 100:+.1f}, {(high - 1) * 100:+.1f}] (n={len(ratios)})"
-
-
-def format_table(rows: list[dict], variants: tuple, metric: str, records: list[dict] | None = None) -> str:
-    """A Markdown table: medians, ratios to plain (+x.x %), then median and worst overhead per variant.
-
-    With `records`, a last row gives the median of the paired (same repetition) ratios over all configurations,
-    with its 95 % bootstrap interval.
-    """
-    head = ["epochs", "lr", "decay", "momentum"] + [f"{v} {metric}" for v in variants] + \
-           [f"{v} vs plain" for v in variants[1:]]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for row in rows:
-        cells = [str(c) for c in row["config"]]
-        cells += [f"{row[v]:.2f}" if row.get(v) is not None else "-" for v in variants]
-        cells += [f"{(row[v + '_ratio'] - 1) * 100:+.1f} %" if v + "_ratio" in row else "-" for v in variants[1:]]
-        lines.append("| " + " | ".join(cells) + " |")
-    for label, pick in (("median", statistics.median), ("worst", max)):
-        cells = [f"**{label}**", "", "", ""] + [""] * len(variants)
-        for v in variants[1:]:
-            ratios = [row[v + "_ratio"] for row in rows if v + "_ratio" in row]
-            cells.append(f"**{(pick(ratios) - 1) * 100:+.1f} %**" if ratios else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    if records is not None:
-        cells = ["**median of paired ratios [95 % interval]**", "", "", ""] + [""] * len(variants)
-        for v in variants[1:]:
-            ratios = paired_ratios(records, v, metric, variants[0])
-            cells.append(paired_summary(ratios) if ratios else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-_LOG_LINE = re.compile(r"^rep (\d+) \(([^)]*)\)\s+(\S+)\s+fit\s+([\d.]+)s\s+wall\s+([\d.]+)s\s+cpu\s+([\d.]+)s"
-                       r"\s+rss\s+([\d.]+)MB(?:\s+epoch0\s+([\d.]+)s\s+epoch\s+([\d.]+)s)?")
-
-
-def records_from_log(text: str) -> list[dict]:
-    """The records of a run cut short, rebuilt from its printed progress lines (fit, wall, cpu, rss)."""
-    records = []
-    for line in text.splitlines():
-        match = _LOG_LINE.match(line)
-        if not match:
-            continue
-        rep, config, variant, fit, wall, cpu, rss, first, epoch = match.groups()
-        record = {"variant": variant, "rep": int(rep), "config": [float(c) if "." in c or "e" in c else int(c)
-                                                                  for c in config.split(", ")],
-                  "fit_s": float(fit), "wall_s": float(wall), "cpu_s": float(cpu), "maxrss_mb": float(rss),
-                  "from_log": True}
-        if first is not None:
-            record.update({"first_epoch_s": float(first), "epoch_median_s": float(epoch)})
-        records.append(record)
-    return records
-
-
-def measured_command() -> str:
-    """This command line as it measured (without --from-log LOG / --out FILE)."""
-    argv, kept = sys.argv[1:], []
-    while argv:
-        arg = argv.pop(0)
-        if arg in ("--from-log", "--out"):
-            argv = argv[1:]
-        elif not arg.startswith(("--from-log=", "--out=")):
-            kept.append(arg)
-    return " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *kept])
-
-
 def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} configurations x {QUICK_REPEAT} repetitions")
@@ -414,7 +140,7 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--rules-dir", default=None, help="copy rules-provinstr-*.toml from this folder into WORK")
     parser.add_argument("--samples", type=int, default=128, help="training fields per epoch (epoch length)")
     parser.add_argument("--out", default=None,
-                        help="default bench/results/grid.json (grid-inprocess.json with --in-process)")
+                        help=f"default bench/results/{PROCESS_OUT} ({IN_PROCESS_OUT} with --in-process)")
     parser.add_argument("--work", default=None, help="folder for the stores (default: a fresh temporary one)")
     parser.add_argument("--from-log", default=None, metavar="LOG",
                         help="measure nothing: rebuild the records of a run cut short from its printed output")
@@ -431,7 +157,7 @@ def parse_options() -> argparse.Namespace:
     if options.in_process and not set(options.variants) <= set(KNOWN_VARIANTS):
         parser.error(f"--in-process runs only the variants {', '.join(KNOWN_VARIANTS)}")
     if options.out is None:
-        options.out = str(BENCH / "results" / ("grid-inprocess.json" if options.in_process else "grid.json"))
+        options.out = str(RESULTS / (IN_PROCESS_OUT if options.in_process else PROCESS_OUT))
     return options
 
 
@@ -519,8 +245,7 @@ def main() -> None:
     if options.merge:
         info["seconds"] = extra_result.pop("seconds", None)
     else:
-        info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
-        info["seconds"] = time.perf_counter() - started
+        finished(info, started)
     result = {"machine": info, "quick": options.quick, "repeat": repeat, "variants": list(variants),
               "script_args": extra, "command": measured_command(), "records": records, **extra_result}
     out.write_text(json.dumps(result, indent=1))
