@@ -7,7 +7,8 @@ ms: set-up, evaluate and anything that overlaps it, such as provinstr's backgrou
 the median and worst of the per-configuration medians; and in how many configurations provinstr
 cost less than MLflow.
 
-    python bench/compare_grids.py bench/results/grid-control.json bench/results/grid-control-after.json
+    python bench/compare_grids.py bench/results/grid-control-after.json
+    python bench/compare_grids.py OLD.json bench/results/grid-control-after.json   # OLD: e.g. from git history
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import json
 import statistics
 from pathlib import Path
 
-from overhead_grid import CONTROL, median_interval, paired_ratios, paired_summary, summarize
+from benchlib.harness import CONTROL
+from benchlib.stats import median_interval, paired_ratios, paired_summary, summarize
 
 
 def timed(path: Path) -> list[dict]:

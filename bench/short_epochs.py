@@ -26,12 +26,14 @@ import json
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from overhead_grid import BENCH, ROOT, format_table, machine, measure, measured_command, records_from_log, summarize
+from benchlib import KERAS_RULES, RESULTS
+from benchlib.harness import measure, measured_command, records_from_log
+from benchlib.machine import finished, machine
+from benchlib.stats import format_table, percent, ratios, summarize
 
 VARIANTS = ("plain", "provinstr-epoch", "provinstr-batch", "mlflow", "mlflow-batch")
 CONFIG = (100, 0.001, 1e-4, 0.9)
@@ -40,7 +42,7 @@ SCRIPT_ARGS = ["--samples", "64", "--batch-size", "16"]
 
 def fit_rule(save_model: bool, per_batch: bool) -> str:
     """The shipped keras.fit rule (same id: it overrides the builtin one) with other options."""
-    text = (ROOT / "rules" / "keras.toml").read_text()
+    text = KERAS_RULES.read_text()
     blocks = re.split(r"(?m)^(?=\[\[rule\]\])", text)
     block = next(b for b in blocks if re.search(r'(?m)^id = "keras\.fit"', b))
     options = (f"options = {{ save_model = {str(save_model).lower()}, per_batch = {str(per_batch).lower()}, "
@@ -65,7 +67,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 repetitions")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=CONFIG[0])
-    parser.add_argument("--out", default=str(BENCH / "results" / "short_epochs.json"))
+    parser.add_argument("--out", default=str(RESULTS / "short_epochs.json"))
     parser.add_argument("--work", default=None)
     parser.add_argument("--from-log", default=None, metavar="LOG",
                         help="measure nothing: rebuild the records of a run cut short from its printed output")
@@ -81,10 +83,10 @@ def main() -> None:
         data["hook_command"] = "python bench/short_epochs.py --hooks"
         ab = inprocess_ab()
         data["inprocess_ab"] = ab
-        pairs = [p / q for p, q in zip(ab["provinstr fit/epoch"], ab["plain fit/epoch"])]
+        pairs = ratios(ab["provinstr fit/epoch"], ab["plain fit/epoch"])
         print(f"in-process A/B, fit seconds per epoch: plain {statistics.median(ab['plain fit/epoch']):.4f}, "
               f"provinstr callbacks {statistics.median(ab['provinstr fit/epoch']):.4f}; "
-              f"median paired ratio {(statistics.median(pairs) - 1) * 100:+.1f} %")
+              f"median paired ratio {percent(statistics.median(pairs))}")
         out.write_text(json.dumps(data, indent=1))
         for label, ms in data["hook_ms"].items():
             print(f"{label:35s} {ms:.3f} ms per epoch (median of 5 x 300 epochs)")
@@ -107,8 +109,7 @@ def main() -> None:
         partial.unlink(missing_ok=True)
         records = measure([config], VARIANTS, repeat, SCRIPT_ARGS, work, partial=partial)
     add_steady(records)
-    info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
-    info["seconds"] = time.perf_counter() - started
+    finished(info, started)
     out.write_text(json.dumps({"machine": info, "repeat": repeat, "variants": list(VARIANTS),
                                "script_args": SCRIPT_ARGS, "command": measured_command(),
                                "records": records}, indent=1))
@@ -121,7 +122,6 @@ def main() -> None:
     print(f"\nraw records: {out}  ({info['seconds']:.0f} s)")
     if not options.work:
         shutil.rmtree(work, ignore_errors=True)
-
 
 
 def hook_cost(epochs: int = 300) -> dict:
@@ -196,8 +196,7 @@ def inprocess_ab(rounds: int = 6, epochs: int = 30) -> dict:
     from provinstr.adapters.keras.callback import CaptureCallback
     from provinstr.capture.activity import Activity
 
-    sys.path.insert(0, str(BENCH))
-    import models
+    import models  # the workload, bench/models.py (bench/ is this script's folder)
 
     models.pin_threads(1)
 
