@@ -13,9 +13,9 @@ from provinstr.capture.run import Run, active_run, current_run  # noqa: E402
 
 
 def __getattr__(name: str):
-    # open_store reads stores (rdflib, analysis): imported on first use, so `provinstr run` starts sooner.
+    # open_store reads stores: imported on first use, so `provinstr run` starts sooner.
     if name == "open_store":
-        from provinstr.analysis.catalog import open_store
+        from provinstr.analysis.store import open_store
 
         return open_store
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from provinstr.analysis import facts
 from provinstr.analysis.summary import KEY_ARGUMENTS, NOISE, brief, human_duration, layer_arguments, layer_census
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo
+    from provinstr.analysis.store import RunInfo
 
 MISSING = "—"
 MORE_ARGUMENTS = 4  # differing layer arguments shown beyond the key ones

@@ -15,7 +15,7 @@ from prov.model import ProvDocument, QualifiedName
 from provinstr.vocab import AGENT_BASE, PREFIXES, PROV, RDF, RDFS, RUN_BASE, XSD, prov_kinds
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo, Store
+    from provinstr.analysis.store import RunInfo, Store
 
 RDF_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,

@@ -11,7 +11,7 @@ from provinstr.store import StoreError
 from provinstr.vocab import PI
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo
+    from provinstr.analysis.store import RunInfo
 
 _PI = str(PI._NS)
 # Metrics where a higher value is better; every other metric is taken as "lower is better".

@@ -22,7 +22,7 @@ from provinstr.store.results import to_python
 from provinstr.vocab import PI, PROV, RDF, RDFS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo
+    from provinstr.analysis.store import RunInfo
 
 PICTURES = (".svg", ".png", ".pdf")
 TEXT = (".dot", ".gv")

@@ -11,7 +11,7 @@ from provinstr.analysis.facts import AnalysisError
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from provinstr.analysis.catalog import RunInfo
+    from provinstr.analysis.store import RunInfo
 
 WIDTH, HEIGHT, DPI = 8.0, 5.0, 100  # default picture: 800 x 500 pixels
 FORMATS = (".png", ".svg", ".pdf")

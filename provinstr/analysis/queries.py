@@ -25,7 +25,7 @@ from provinstr.store import QuerySyntaxError, StoreError
 from provinstr.vocab import XSD
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import Store
+    from provinstr.analysis.store import Store
     from provinstr.store.results import QueryResult
 
 TYPES = ("run", "string", "integer", "number", "boolean", "any")

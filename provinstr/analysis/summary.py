@@ -13,7 +13,7 @@ from provinstr.analysis import facts
 from provinstr.analysis.catalog import cell
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo
+    from provinstr.analysis.store import RunInfo
 
 HEAD_EPOCHS = 3  # a long run shows its first and last epochs (and the best ones) ...
 TAIL_EPOCHS = 3

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 from provinstr.vocab import PI, PREFIXES, PROV, ontology_path, prov_kinds
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo, Store
+    from provinstr.analysis.store import RunInfo, Store
 
 # PROV-O's rdfs:domain / rdfs:range of the relations a run writes (tests check them against PROV-O).
 DOMAIN_RANGE = {

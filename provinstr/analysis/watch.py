@@ -16,11 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from provinstr.analysis import facts
-from provinstr.analysis.catalog import RunNotFound, cell
+from provinstr.analysis.catalog import cell
+from provinstr.analysis.store import RunNotFound
 from provinstr.analysis.summary import human_duration, status_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo, Store
+    from provinstr.analysis.store import RunInfo, Store
 
 SPARKS = "▁▂▃▄▅▆▇█"
 SHOWN_EPOCHS = 8  # rows of the live table

@@ -9,16 +9,14 @@ import threading
 import warnings
 from typing import Callable, TypeVar
 
+from provinstr.errors import ProvinstrWarning  # noqa: F401 (defined there, re-exported here)
+
 STRICT_ENV = "PROVINSTR_STRICT"
 
 F = TypeVar("F", bound=Callable)
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _DEFAULT_ADVICE = "your program continues, but this run's provenance may be incomplete"
-
-
-class ProvinstrWarning(UserWarning):
-    """A capture problem: provenance may be incomplete, the user's program goes on."""
 
 
 _warned: set[str] = set()

@@ -7,8 +7,9 @@ from typing import List, Optional
 
 import typer
 
+from provinstr.analysis.store import open_store
 from provinstr.cli.application import UsageError, app, console, fail
-from provinstr.cli.common import StoreOption, open_store, stdout_console, user_errors
+from provinstr.cli.common import StoreOption, stdout_console, user_errors
 
 RunArgument = typer.Argument(..., help="The run: an id prefix, its IRI, or 'last'.")
 MetricOption = typer.Option(["loss", "val_loss"], "--metric", "-m", help="Metric to draw (repeat for more).")

@@ -1,9 +1,12 @@
-"""What every command that reads a store shares: the --store option, the store, stdout, error handling."""
+"""What every command that reads a store shares: the --store option, stdout, error handling.
+
+The store itself is opened with provinstr.analysis.store.open_store (the one open_store).
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Iterator
 
 import typer
 
@@ -13,13 +16,11 @@ from provinstr.store import StoreError
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from provinstr.analysis.catalog import Store
-
 StoreOption = typer.Option(
     None, "--store", "-s", help="Store folder or SPARQL server URL (default: $PROVINSTR_STORE, \\[tool.provinstr] store, ./.provinstr)."
 )
 
-__all__ = ["StoreOption", "open_store", "stdout_console", "user_errors"]
+__all__ = ["StoreOption", "stdout_console", "user_errors"]
 
 
 @contextlib.contextmanager
@@ -29,13 +30,6 @@ def user_errors() -> Iterator[None]:
         yield
     except (StoreError, UsageError) as error:
         raise fail(str(error)) from None
-
-
-def open_store(store: Optional[str]) -> "Store":
-    """The store named by --store (or the default one), opened for reading."""
-    from provinstr.analysis.catalog import open_store as opening
-
-    return opening(store)
 
 
 def stdout_console() -> "Console":

@@ -14,9 +14,10 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from provinstr.analysis.catalog import RunInfo, cell
+from provinstr.analysis.catalog import cell
+from provinstr.analysis.store import RunInfo, open_store
 from provinstr.cli.application import UsageError, app
-from provinstr.cli.common import StoreOption, open_store, stdout_console, user_errors
+from provinstr.cli.common import StoreOption, stdout_console, user_errors
 from provinstr.store import QuerySyntaxError
 from provinstr.store.results import QueryResult
 from provinstr.vocab import PREFIXES

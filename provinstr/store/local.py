@@ -20,6 +20,7 @@ from typing import Callable, Iterator, TypeVar
 
 import pyoxigraph as ox
 
+from provinstr.errors import QuerySyntaxError, StoreError, StoreFormatError  # noqa: F401 (re-exported)
 from provinstr.store.results import QueryResult, collect
 from provinstr.vocab import PI, PREFIXES
 
@@ -35,18 +36,6 @@ INGEST_CHUNK_BYTES = 32 * 1024 * 1024
 # which is fine: loading a line twice adds nothing).
 BULK_LOAD_BYTES = 4 * 1024 * 1024
 T = TypeVar("T")
-
-
-class StoreError(Exception):
-    """A store problem a user can act on (the message says what to do)."""
-
-
-class StoreFormatError(StoreError):
-    """The store folder was written by a newer provinstr (or is not a provinstr store)."""
-
-
-class QuerySyntaxError(StoreError):
-    """A malformed SPARQL query; the message carries the parser's line and column."""
 
 
 class LocalStore:
@@ -96,6 +85,10 @@ class LocalStore:
 
     def log_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.nq"
+
+    def models_folder(self, run_id: str) -> Path:
+        """Where a run's files (the trained models provinstr saves) go: <store>/models/<run-id> (not created)."""
+        return Path(os.path.abspath(self.path)) / "models" / run_id
 
     def run_ids(self) -> list[str]:
         """Ids of every run with a log in this store."""

@@ -21,18 +21,16 @@ import urllib.parse
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyoxigraph as ox
 
 from provinstr.config import DEFAULT_STORE, project_settings
+from provinstr.errors import ProvinstrWarning, QuerySyntaxError, RemoteError, StoreError
 from provinstr.store import sync
-from provinstr.store.local import LocalStore, QuerySyntaxError, StoreError
+from provinstr.store.local import LocalStore
 from provinstr.store.results import QueryResult, collect
 from provinstr.vocab import PREFIXES, RUN_BASE
-
-if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.analysis.catalog import RunInfo
 
 QUERY_URL_ENV = "PROVINSTR_QUERY_URL"
 UPDATE_URL_ENV = "PROVINSTR_UPDATE_URL"
@@ -60,15 +58,6 @@ _RDF_FORMATS = {
 _PROLOGUE = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
 _GRAPHS_QUERY = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?g a pi:Run } }"
 _EXAMPLES = "Oxigraph: http://HOST:7878, Fuseki: http://HOST:3030/DATASET, GraphDB: http://HOST:7200/repositories/REPO"
-
-
-class RemoteError(StoreError):
-    """The SPARQL server could not be used; `permanent` when retrying cannot help (wrong URL, credentials)."""
-
-    def __init__(self, message: str, permanent: bool = False, code: int | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.code = code  # the HTTP status, when the server answered
 
 
 def is_url(location: str | os.PathLike | None) -> bool:
@@ -287,28 +276,15 @@ class RemoteStore:
                 counts[run_id] = lines
         return counts
 
-    def annotate_runs(self, infos: list["RunInfo"]) -> list["RunInfo"]:
-        """Mark runs with records still only in the spool, and add spooled runs the server lacks."""
-        pending = self.unsent()
-        if not pending:
-            return infos
-        known = {info.id: info for info in infos}
-        missing = [run_id for run_id in pending if run_id not in known]
-        if missing:
-            from provinstr.analysis.catalog import Store
-
-            local = Store(self.spool_path)
-            for info in local.runs():
-                if info.id in missing:
-                    infos.append(info)
-                    known[info.id] = info
-            infos.sort(key=lambda info: info.started)
-        for run_id, lines in pending.items():
-            if run_id in known:
-                known[run_id].unsent = lines
-        return infos
-
     # -- writing -----------------------------------------------------------------------
+    def models_folder(self, run_id: str) -> Path:
+        """Where a run's files (the trained models provinstr saves) go: <spool>/models/<run-id> (not created).
+
+        A server holds only provenance: the files stay in the local spool, and their entities'
+        prov:atLocation says where.
+        """
+        return Path(os.path.abspath(self.spool_path)) / "models" / run_id
+
     def open_log(self, run_id: str) -> "RemoteSink":
         """A sink that appends to the spool log and sends new lines to the server from its own thread."""
         spool = self.spool(create=True)
@@ -387,8 +363,6 @@ class RemoteSink:
         if key in self._warned:
             return
         self._warned.add(key)
-        from provinstr.capture.safety import ProvinstrWarning
-
         warnings.warn(f"provinstr: {message}", ProvinstrWarning, stacklevel=2)
 
 

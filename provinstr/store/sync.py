@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Iterable
 
 import pyoxigraph as ox
 
-from provinstr.store.local import LocalStore, StoreError
+from provinstr.errors import RemoteError, StoreError
+from provinstr.store.local import LocalStore
 from provinstr.vocab import PI
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,8 +109,6 @@ def push_log(endpoint: "Endpoint", log: Path, limit: int | None = None) -> int:
 
 def send_chunk(endpoint: "Endpoint", chunk: bytes) -> None:
     """Insert N-Quads lines on the server; lines a failed write tore are left out."""
-    from provinstr.store.remote import RemoteError
-
     try:
         text = to_update(chunk)
     except ValueError:

@@ -164,7 +164,7 @@ class KerasAdapter(Adapter):
         if run.store is None:
             return  # no store to save into (a warning already said so)
         node = run.new_iri("model")
-        folder = Path(run.store.path) / "models" / run.id
+        folder = run.store.models_folder(run.id)  # <store>/models/<run-id>; a server store: in its local spool
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{node.rsplit('/', 1)[-1]}.keras"
         _describe_model(run, node, model)

@@ -1,0 +1,185 @@
+"""The store users open: `provinstr.open_store(path_or_url)` -> Store, its runs (RunInfo), SPARQL.
+
+Built on the store layer's raw backends (provinstr.store.open_backend); it adds what reading
+needs: the list of runs, finding one by id prefix or 'last', and each run's metrics,
+hyperparameters and plots (from the analysis modules, imported on first use).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from provinstr.errors import StoreError
+from provinstr.store import open_backend
+from provinstr.store.results import QueryResult
+from provinstr.vocab import RUN_BASE
+
+__all__ = ["RunInfo", "RunNotFound", "Store", "open_store"]
+
+_RUNS_QUERY = """
+SELECT ?run ?label ?start ?end ?status ?host ?pid ?group ?error WHERE {
+  GRAPH ?run {
+    ?run a pi:Run ; prov:startedAtTime ?start .
+    OPTIONAL { ?run rdfs:label ?label }
+    OPTIONAL { ?run prov:endedAtTime ?end }
+    OPTIONAL { ?run pi:status ?status }
+    OPTIONAL { ?run pi:host ?host }
+    OPTIONAL { ?run pi:processId ?pid }
+    OPTIONAL { ?run pi:group ?group }
+    OPTIONAL { ?run pi:exceptionMessage ?error }
+  }
+} ORDER BY ?start
+"""
+
+
+class RunNotFound(StoreError):
+    """No run, or more than one, matches what the user typed."""
+
+
+@dataclass
+class RunInfo:
+    """One run as `provinstr runs` lists it."""
+
+    id: str
+    iri: str
+    name: str
+    started: _dt.datetime
+    ended: _dt.datetime | None
+    status: str
+    host: str | None = None
+    pid: int | None = None
+    group: str | None = None
+    error: str | None = None
+    store: "Store | None" = None
+    unsent: int = 0  # records still only in the local spool (a SPARQL server store): provinstr push
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (to now for a live run); None when it ended without a time."""
+        if self.ended is not None:
+            return (self.ended - self.started).total_seconds()
+        if self.status == "running":
+            return (_dt.datetime.now(_dt.timezone.utc) - self.started).total_seconds()
+        return None
+
+    def query(self, sparql: str) -> QueryResult:
+        """Answer a query restricted to this run's graph (FROM the run)."""
+        assert self.store is not None
+        return self.store.query(sparql, run=self)
+
+    def metrics(self):
+        """The per-epoch metrics as a pandas DataFrame: one row per epoch, one column per metric."""
+        from provinstr.analysis.facts import epoch_metrics, epoch_table
+
+        import pandas as pd
+
+        names, table = epoch_table(epoch_metrics(self))
+        frame = pd.DataFrame.from_dict(table, orient="index", columns=names)
+        frame.index.name = "epoch"
+        return frame
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """{name: value} of the hyperparameters the run's activities used (a later fit's value wins)."""
+        from provinstr.analysis.facts import hyperparameters
+
+        return {name: value for _, name, value in hyperparameters(self)}
+
+    def plot(self, metrics: "str | list[str]" = ("loss", "val_loss"), output: "str | os.PathLike | None" = None):
+        """The learning curves as a matplotlib Figure (also saved to `output` when given)."""
+        from provinstr.analysis import plot
+
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        names = [n for n in names if n in set(self.metrics().columns)] or names
+        if output is not None:
+            plot.save([self], names, output)
+        return plot.figure([self], names)
+
+
+class Store:
+    """A provinstr store opened for reading: `open_store(path_or_url)`."""
+
+    def __init__(self, location: str | os.PathLike | None = None) -> None:
+        self.backend = open_backend(location)
+        self.location = str(self.backend.path)
+
+    def query(self, sparql: str, run: "RunInfo | str | None" = None) -> QueryResult:
+        """Answer SPARQL over every run (prov/pi/mls/xsd/rdf/rdfs prefixes are predeclared)."""
+        if run is not None:
+            info = run if isinstance(run, RunInfo) else self.run(run)
+            return self.backend.query(sparql, graphs=[info.iri])
+        return self.backend.query(sparql)
+
+    def runs(self) -> list[RunInfo]:
+        """Every run in the store, oldest first; a running run whose process is gone is 'interrupted'."""
+        infos = []
+        for row in self.backend.query(_RUNS_QUERY).dicts():
+            iri = row["run"]
+            run_id = iri[len(RUN_BASE):] if iri.startswith(RUN_BASE) else iri
+            status = row["status"] or "running"
+            if status == "running" and not self.backend.is_live(run_id):
+                status = "interrupted"
+            infos.append(
+                RunInfo(
+                    id=run_id,
+                    iri=iri,
+                    name=row["label"] or run_id[:8],
+                    started=row["start"],
+                    ended=row["end"],
+                    status=status,
+                    host=row["host"],
+                    pid=row["pid"],
+                    group=row["group"],
+                    error=row["error"],
+                    store=self,
+                )
+            )
+        return self._with_spooled(infos)
+
+    def _with_spooled(self, infos: list[RunInfo]) -> list[RunInfo]:
+        """A server store: mark runs with records still only in the local spool, add spooled runs it lacks."""
+        spool = getattr(self.backend, "spool_path", None)  # only a server store spools
+        pending = self.backend.unsent() if spool is not None else {}
+        if not pending:
+            return infos
+        known = {info.id: info for info in infos}
+        missing = [run_id for run_id in pending if run_id not in known]
+        if missing:
+            for info in Store(spool).runs():
+                if info.id in missing:
+                    infos.append(info)
+                    known[info.id] = info
+            infos.sort(key=lambda info: info.started)
+        for run_id, lines in pending.items():
+            if run_id in known:
+                known[run_id].unsent = lines
+        return infos
+
+    def run(self, ref: str) -> RunInfo:
+        """The run named by a unique id prefix, its full IRI, or 'last'."""
+        runs = self.runs()
+        if not runs:
+            raise RunNotFound(f"the store at {self.location} holds no runs yet")
+        if ref in ("last", "latest"):
+            return runs[-1]
+        key = ref[len(RUN_BASE):] if ref.startswith(RUN_BASE) else ref
+        matches = [r for r in runs if r.id.startswith(key)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = ", ".join(f"{r.id[:12]} ({r.name})" for r in matches[:10])
+            raise RunNotFound(f"{ref!r} is ambiguous: it matches {len(matches)} runs: {listed}; type more of the id")
+        close = difflib.get_close_matches(key, [r.id[: max(len(key), 8)] for r in runs], n=5, cutoff=0.5)
+        hint = f"; close matches: {', '.join(close)}" if close else ""
+        raise RunNotFound(f"no run matches {ref!r}{hint} (see: provinstr runs)")
+
+
+def open_store(location: str | os.PathLike | None = None) -> Store:
+    """Open the store at a folder or a SPARQL server URL for reading and queries (`provinstr.open_store`).
+
+    `location` defaults to --store / $PROVINSTR_STORE / [tool.provinstr] store / ./.provinstr.
+    """
+    return Store(location)
