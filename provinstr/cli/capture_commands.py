@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import List, Optional
 
 import typer
 
+from provinstr.cli import run_options
 from provinstr.cli.application import app, console, fail
-
-_RULES_HELP = "A rule file (TOML); repeat for more. It takes precedence over the project's and the builtin rules."
+from provinstr.cli.run_options import RULES_HELP as _RULES_HELP
 
 
 def _rules(files: Optional[List[Path]], near: str):
@@ -25,35 +26,42 @@ def _rules(files: Optional[List[Path]], near: str):
         raise fail(str(error)) from None
 
 
-@app.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
-def run(
-    script: Optional[str] = typer.Argument(None, metavar="FILE", help="The script to run, as `python FILE`."),
-    args: Optional[List[str]] = typer.Argument(None, metavar="[ARGS]...", help="Arguments for the script."),
-    module: Optional[str] = typer.Option(None, "-m", "--module", help="Run a module, as `python -m MODULE`."),
-    rules: Optional[List[Path]] = typer.Option(None, "--rules", metavar="FILE", help=_RULES_HELP),
-    store: Optional[str] = typer.Option(
-        None, "--store", "-s", help="Store folder or SPARQL server URL (default: $PROVINSTR_STORE, \\[tool.provinstr] store, ./.provinstr)."
-    ),
-    name: Optional[str] = typer.Option(None, "--name", help="The run's name (default: the script's name)."),
-    group: Optional[str] = typer.Option(
-        None, "--group", help="Group the run into a sweep (pi:Sweep) with others of this name (env PROVINSTR_GROUP)."
-    ),
-) -> None:
-    """Run a Python script as `python FILE ARGS` would, recording its training provenance."""
-    from provinstr.rewrite.runner import TargetError, execute, module_target, script_target
+# `provinstr run`: its parameters and help come from provinstr.cli.run_options, the table the
+# quick path (provinstr.cli.quick_run) reads too; the typer command adds help and the error messages.
+def run(**values) -> None:
+    from provinstr.cli.quick_run import NothingToRun, prepare
+    from provinstr.rewrite.runner import TargetError
+    from provinstr.rules.loader import RuleError
 
-    script_args = list(args or ())
-    if module is not None:
-        script_args = ([script] if script is not None else []) + script_args
-    elif script is None:
-        raise fail("say what to run: provinstr run FILE [ARGS]... or provinstr run -m MODULE [ARGS]...")
     try:
-        target = module_target(module) if module is not None else script_target(script)
-    except TargetError as error:
+        launch = prepare(run_options.arguments(values))
+    except (NothingToRun, TargetError, RuleError) as error:
         raise fail(str(error)) from None
-    chosen = _rules(rules, os.path.dirname(target.filename))
-    code = execute(target, script_args, chosen, store=store, name=name, group=group)
-    raise SystemExit(code)
+    raise SystemExit(launch())
+
+
+def _typer_parameters() -> list:
+    """`run`'s parameters as typer reads them from a signature, made from the table in run_options."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    made = []
+    for argument in run_options.RUN_ARGUMENTS:
+        annotation = Optional[List[str]] if argument.rest else Optional[str]
+        default = typer.Argument(None, metavar=argument.metavar, help=argument.help)
+        made.append(inspect.Parameter(argument.name, keyword, default=default, annotation=annotation))
+    for option in run_options.RUN_OPTIONS:
+        if not option.takes_value:
+            annotation, default = bool, typer.Option(False, *option.flags, help=option.help)
+        else:
+            annotation = Optional[List[option.kind]] if option.repeatable else Optional[option.kind]
+            default = typer.Option(None, *option.flags, metavar=option.metavar, help=option.help)
+        made.append(inspect.Parameter(option.name, keyword, default=default, annotation=annotation))
+    return made
+
+
+run.__doc__ = run_options.RUN_HELP
+run.__signature__ = inspect.Signature(_typer_parameters(), return_annotation=None)  # type: ignore[attr-defined]
+run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
+app.command(context_settings=dict(run_options.RUN_CONTEXT))(run)
 
 
 @app.command()
