@@ -278,6 +278,14 @@ def adaptation_table(run: "RunInfo") -> Table | None:
     return table
 
 
+def training_results_table(run: "RunInfo") -> Table | None:
+    """What a training reported once rather than per epoch (n_iter, best_score, a cross-validation's mean ...)."""
+    found = [m for m in facts.metrics(run) if m.kind == "Training" and m.epoch is None]
+    if not found:
+        return None
+    return _key_values([(m.name, m.value) for m in found])
+
+
 def test_table(run: "RunInfo") -> Table | None:
     found = [m for m in facts.metrics(run) if m.kind == "Test"]
     if not found:
@@ -313,6 +321,7 @@ def show(run: "RunInfo") -> Group:
         ("Layers", layer_table(run)),
         ("Metrics per epoch", metrics_table(run)),
         ("Adaptations", adaptation_table(run)),
+        ("Training results", training_results_table(run)),
         ("Test results", test_table(run)),
         ("Datasets", data_table(run)),
         ("Model", model_table(run)),

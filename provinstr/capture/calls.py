@@ -13,27 +13,23 @@ import functools
 import inspect
 import sys
 import threading
-import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from provinstr import adapters
-from provinstr.adapters.base import CallContext
+from provinstr.capture import records
 from provinstr.capture.activity import ENTITY, Activity
 from provinstr.capture.arguments import bound_arguments
+from provinstr.capture.hooks import CallContext, get_adapter
 from provinstr.capture.nquads import IRI
 from provinstr.capture.run import current_run
 from provinstr.capture.safety import guard
 from provinstr.capture.values import summarize
-from provinstr.vocab import MLS, PI, PROV, RDF, RDFS
+from provinstr.vocab import MLS, PI, RDF, RDFS
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.rules.model import Rule
 
 _rules: dict[str, "Rule"] = {}
 _filename: str | None = None
-# Objects built by captured constructors -> their node IRI (layers, optimizers, callbacks ...).
-_nodes: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
-_nodes_by_id: dict[int, str] = {}  # for objects that cannot be weakly referenced
 _local = threading.local()  # per thread: the activity calls in progress
 
 
@@ -44,21 +40,6 @@ def activate(rules: Iterable["Rule"], filename: str | None = None) -> None:
         _rules.setdefault(rule.id, rule)
     if filename is not None:
         _filename = filename
-
-
-def node_of(obj: Any) -> str | None:
-    """The IRI recorded for an object a captured constructor built, if any."""
-    try:
-        return _nodes.get(obj)
-    except TypeError:
-        return _nodes_by_id.get(id(obj))
-
-
-def remember(obj: Any, node: str) -> None:
-    try:
-        _nodes[obj] = node
-    except TypeError:
-        _nodes_by_id[id(obj)] = node
 
 
 def wrap(
@@ -120,14 +101,15 @@ def _call(
     rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, /, *args: Any, **kwargs: Any
 ) -> Any:  # positional-only: a user's name=... / line=... keyword goes to the callee
     # A subclass's fit calling super().fit(...) is one Training, not two nested ones.
+    caller = sys._getframe(1)  # the script's frame: what it named the data it passes
     if receiver is None or rule.record != "activity":
-        return _capture(rule, callee, receiver, line, name, args, kwargs)
+        return _capture(rule, callee, receiver, line, name, args, kwargs, caller)
     key, running = (rule.id, id(receiver)), _running_calls()
     if key in running:
         return callee(*args, **kwargs)
     running.add(key)
     try:
-        return _capture(rule, callee, receiver, line, name, args, kwargs)
+        return _capture(rule, callee, receiver, line, name, args, kwargs, caller)
     finally:
         running.discard(key)
 
@@ -141,16 +123,18 @@ def _running_calls() -> set:
 
 
 def _capture(
-    rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, args: tuple, kwargs: dict
+    rule: "Rule", callee: Callable, receiver: Any, line: int | None, name: str | None, args: tuple, kwargs: dict,
+    caller: Any = None,
 ) -> Any:
     ctx = None
     activity = None
     with guard(f"capturing {rule.id}"):
-        ctx = CallContext(rule, callee, receiver, args, dict(kwargs), line, _filename, current_run(), name)
+        ctx = CallContext(rule, callee, receiver, args, dict(kwargs), line, _filename, current_run(), name,
+                          caller=caller)
         # A user function's defaults are values it used; a library's defaults are in its config.
         arguments = bound_arguments(callee, args, kwargs, defaults=bool(rule.functions))
         ctx.captured = {k: v for k, v in arguments.items() if rule.captures(k)}
-        adapters.get(rule.adapter).before_call(ctx)
+        get_adapter(rule.adapter).before_call(ctx)
         if rule.record == "activity":
             activity = _new_activity(ctx)
     if activity is not None:  # started: whatever fails while preparing it, it is ended below
@@ -170,6 +154,8 @@ def _capture(
     if activity is not None:  # already ended unless recording its results failed early
         with guard(f"capturing {rule.id}"):
             activity.end()
+    if ctx is not None:
+        ctx.caller = None  # a frame keeps every variable of the script alive
     return result
 
 
@@ -182,19 +168,19 @@ def _new_activity(ctx: CallContext) -> Activity:
 
 
 def _prepare_activity(ctx: CallContext, activity: Activity) -> None:
-    rule = ctx.rule
+    adapter = get_adapter(ctx.rule.adapter)
     if activity.kind == "Transformation":
         for name, value in ctx.captured.items():
-            activity.attribute(name, summarize(value), "input")
+            activity.attribute(name, adapter.describe(value), "input")
     else:
         for name, value in ctx.captured.items():
-            activity.hyperparameter(name, summarize(value))
-    adapters.get(rule.adapter).before_activity(ctx, activity)
+            activity.hyperparameter(name, adapter.describe(value))
+    adapter.before_activity(ctx, activity)
 
 
 def _after(ctx: CallContext, activity: Activity | None, result: Any) -> None:
     rule = ctx.rule
-    adapter = adapters.get(rule.adapter)
+    adapter = get_adapter(rule.adapter)
     if rule.record == "component":
         node = record_component(ctx, result)
         adapter.on_component(ctx, result, node)
@@ -228,7 +214,7 @@ def _result_metric(ctx: CallContext, activity: Activity, result: Any) -> None:
 def record_component(ctx: CallContext, obj: Any) -> str:
     """A pi:<entity> node for a constructed object, with the captured arguments as pi:Attribute."""
     kind = ctx.rule.entity or "Component"
-    adapter = adapters.get(ctx.rule.adapter)  # the framework knows its objects best
+    adapter = get_adapter(ctx.rule.adapter)  # the framework knows its objects best
     describe = adapter.describe
     # A helper may return something other than the component (keras.layers.add gives a tensor).
     component = adapter.component(obj)
@@ -238,24 +224,15 @@ def record_component(ctx: CallContext, obj: Any) -> str:
         (RDF.type, ENTITY),
         (RDF.type, IRI(PI[kind]) if kind in ("Layer", "Dataset") else None),
         (RDF.type, IRI(MLS.Dataset) if kind == "Dataset" else None),
-        (PI.layerClass if kind == "Layer" else PI.name, _class_name(ctx, component, adapter, obj)),
+        (PI.layerClass if kind == "Layer" else PI.name, adapter.component_class(ctx, component, obj)),
         (RDFS.label, label if isinstance(label, str) else None),
         (PI.sourceLine, ctx.line),
     ]
     ctx.run.emit(node, pairs)
     for name, value in ctx.captured.items():
-        attribute = f"{node}/attribute/{name}"
-        ctx.run.emit(attribute, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Attribute)), (PI.name, name),
-                                 (PROV.value, describe(value))])
-        ctx.run.emit(node, [(PI.attribute, IRI(attribute))])
-    remember(obj, node)
+        records.attribute(ctx.run, node, name, describe(value))
+    records.remember(obj, node)
     if component is not obj:
-        remember(component, node)
+        records.remember(component, node)
     return node
 
-
-def _class_name(ctx: CallContext, component: Any, adapter: Any, returned: Any) -> str:
-    """The name the call was written with, unless it returned something other than the component."""
-    if ctx.qualified_name and returned is component:
-        return ctx.qualified_name
-    return adapter.class_name(component)

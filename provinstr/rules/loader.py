@@ -10,7 +10,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from provinstr.rules import adapters
 from provinstr.rules.model import ACTIVITY_KINDS, ENTITY_KINDS, RECORD_KINDS, Rule, normalise
+from provinstr.rules.options import ENGINE_OPTIONS
 
 __all__ = ["RuleError", "builtin_rule_files", "load_rule_file", "load_rules", "rule_files", "rules_digest"]
 
@@ -212,6 +214,7 @@ class _Validator:
         label = self.optional_text("label")
         if label is not None and record != "activity":
             raise self.fail("label names an activity; use it with record = \"activity\"", "label")
+        adapter = self.adapter()
         return rule_id, Rule(
             id=rule_id,
             origin=f"{self.where.path}:{self.where.rule_line(self.index) or 1}",
@@ -224,8 +227,8 @@ class _Validator:
             activity=(activity or "Transformation") if record == "activity" else None,
             label=label,
             capture=self.capture(),
-            adapter=self.adapter(),
-            options=self.options(),
+            adapter=adapter,
+            options=self.options(adapter),
         )
 
     # -- typed accessors ---------------------------------------------------------------------
@@ -290,14 +293,26 @@ class _Validator:
     def adapter(self) -> str | None:
         if "adapter" not in self.table:
             return None
-        from provinstr import adapters
-
         return self.choice("adapter", adapters.known())
 
-    def options(self) -> dict[str, Any]:
+    def options(self, adapter: str | None) -> dict[str, Any]:
+        """The options table, each key one the engine or the rule's adapter declares, of the declared kind."""
         value = self.table.get("options", {})
         if not isinstance(value, dict):
             raise self.fail(f"options must be a table like {{ save_model = true }}, not {_shown(value)}", "options")
+        declared = {o.name: o for o in (*ENGINE_OPTIONS, *(adapters.declared_options(adapter) if adapter else ()))}
+        owner = f"adapter {adapter}" if adapter else "a rule without an adapter"
+        for name, setting in value.items():
+            option = declared.get(name)
+            if option is None:
+                close = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.6)
+                advice = f"did you mean {close[0]!r}?" if close else f"the options are {', '.join(sorted(declared))}"
+                raise RuleError(f"unknown option {name!r} for {owner}; {advice}", self.where.path,
+                                self.where.key_line(self.index, "options", name))
+            problem = option.problem(setting)
+            if problem is not None:
+                raise RuleError(f"option {name!r} for {owner} {problem}", self.where.path,
+                                self.where.key_line(self.index, "options", name))
         return dict(value)
 
 

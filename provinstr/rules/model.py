@@ -42,8 +42,13 @@ class Rule:
         """True when a call's (normalised) qualified name matches one of the `calls` patterns."""
         return any(fnmatchcase(qualified_name, pattern) for pattern in self.calls)
 
-    def option(self, name: str, default: Any = None) -> Any:
-        return self.options.get(name, default)
+    def option(self, name: str) -> Any:
+        """The rule's setting of an option, else the default its adapter (or the engine) declares."""
+        if name in self.options:
+            return self.options[name]
+        from provinstr.rules.adapters import declared_default
+
+        return declared_default(self.adapter, name)
 
 
 def normalise(qualified_name: str) -> str:

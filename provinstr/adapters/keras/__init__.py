@@ -1,9 +1,33 @@
 """The Keras adapter: what only Keras knows (epochs, learning-rate adaptations, layers, data, the model).
 
-Imported only when a rule with adapter = "keras" fires, i.e. after the user's script imported Keras.
+This file only declares the adapter's rule options; the hooks (adapter.py) are imported when a rule with
+adapter = "keras" fires, i.e. after the user's script imported Keras.
 """
 
-from provinstr.adapters.keras.adapter import ADAPTER, KerasAdapter
-from provinstr.adapters.keras.callback import EPOCH_BEGIN_HOOKS, CaptureCallback
+from provinstr.rules.options import Option
 
-__all__ = ["ADAPTER", "EPOCH_BEGIN_HOOKS", "CaptureCallback", "KerasAdapter"]
+OPTIONS = (
+    Option("save_model", "bool", True,
+           "save the trained model as .keras in the store (a background thread writes it after the fit)"),
+    Option("per_batch", "bool", False, "record the metrics of every batch, not only of every epoch"),
+    Option("hash_limit_mb", "number", 256,
+           "arrays over this many MB are fingerprinted from a sample of rows, not hashed whole"),
+)
+
+_LAZY = {
+    "ADAPTER": "provinstr.adapters.keras.adapter",
+    "KerasAdapter": "provinstr.adapters.keras.adapter",
+    "CaptureCallback": "provinstr.adapters.keras.callback",
+    "EPOCH_BEGIN_HOOKS": "provinstr.adapters.keras.callback",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["OPTIONS", *_LAZY]

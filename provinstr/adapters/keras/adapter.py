@@ -8,11 +8,12 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from provinstr.adapters.base import Adapter, CallContext
 from provinstr.adapters.keras import datasets, saving
 from provinstr.adapters.keras.callback import BatchCaptureCallback, CaptureCallback, ResultCallback
 from provinstr.adapters.keras.describe import api_name, record_config, record_optimizer
+from provinstr.capture import records
 from provinstr.capture.arguments import bound_arguments
+from provinstr.capture.hooks import Adapter, CallContext
 from provinstr.capture.activity import ENTITY, Activity
 from provinstr.capture.nquads import IRI
 from provinstr.capture.safety import guard
@@ -94,16 +95,16 @@ class KerasAdapter(Adapter):
     def before_activity(self, ctx: CallContext, activity: Activity) -> None:
         model = ctx.receiver
         arguments = call_arguments(ctx)
-        limit = int(ctx.rule.option("hash_limit_mb", 256) * _MB)
+        limit = int(ctx.rule.option("hash_limit_mb") * _MB)
         for role in ("x", "y"):
-            datasets.record(activity, role, arguments.get(role), limit)
+            datasets.record(activity, role, arguments.get(role), limit, name_of=ctx.name_of)
         if activity.kind == "Training":
             self._before_fit(ctx, activity, arguments, limit)
             return
         training = _trainings.get(model)
-        if training is not None and training.startswith(ctx.run.iri + "/"):
+        if records.in_run(ctx.run, training):
             ctx.run.emit(activity.iri, [(PROV.wasInformedBy, IRI(training))])
-        if _saved.get(model, "").startswith(ctx.run.iri + "/"):
+        if records.in_run(ctx.run, _saved.get(model)):
             activity.used(_saved[model])
         if activity.kind == "Test":
             given = user_callbacks(arguments.get("callbacks"))
@@ -114,19 +115,19 @@ class KerasAdapter(Adapter):
     def _before_fit(self, ctx: CallContext, activity: Activity, arguments: dict, limit: int) -> None:
         validation = arguments.get("validation_data")
         if isinstance(validation, (tuple, list)) and 2 <= len(validation) <= 3:
-            datasets.record(activity, "validation_x", validation[0], limit)
-            datasets.record(activity, "validation_y", validation[1], limit)
+            datasets.record(activity, "validation_x", validation[0], limit, name_of=ctx.name_of)
+            datasets.record(activity, "validation_y", validation[1], limit, name_of=ctx.name_of)
         elif validation is not None:
-            datasets.record(activity, "validation_data", validation, limit)
+            datasets.record(activity, "validation_data", validation, limit, name_of=ctx.name_of)
         self._default_hyperparameters(ctx, activity, arguments)
         _trainings[ctx.receiver] = activity.iri
         given = user_callbacks(arguments.get("callbacks"))
         if given is None:
             return  # a ready-made CallbackList: adding to it would change the user's object
         activity.hyperparameter("callbacks", [type(c).__name__ for c in given])
-        kind = BatchCaptureCallback if ctx.rule.option("per_batch", False) else CaptureCallback
+        kind = BatchCaptureCallback if ctx.rule.option("per_batch") else CaptureCallback
         capture = kind(activity, given, int(arguments.get("initial_epoch") or 0), frozenset(ctx.captured))
-        if ctx.rule.option("save_model", True):
+        if ctx.rule.option("save_model"):
             capture.after_first_epoch = lambda: saving.warm_up(ctx.receiver)
         replace_argument(ctx, "callbacks", capture.callbacks())
 
@@ -144,7 +145,7 @@ class KerasAdapter(Adapter):
 
     def after_activity(self, ctx: CallContext, activity: Activity, result: Any) -> None:
         if activity.kind == "Training":
-            if ctx.rule.option("save_model", True):
+            if ctx.rule.option("save_model"):
                 self._save_trained(ctx, activity)
         elif activity.kind == "Test":
             callback = ctx.state.get("results")
@@ -152,7 +153,7 @@ class KerasAdapter(Adapter):
                 for name, value in _named_results(ctx.receiver, result).items():
                     activity.metric(name, value)
         elif activity.kind == "Inference" and result is not None:
-            limit = int(ctx.rule.option("hash_limit_mb", 256) * _MB)
+            limit = int(ctx.rule.option("hash_limit_mb") * _MB)
             datasets.record(activity, "predictions", result, limit, generated=True)
 
     def _save_trained(self, ctx: CallContext, training: Activity) -> None:
@@ -180,7 +181,7 @@ class KerasAdapter(Adapter):
         with guard("recording a saved Keras model"):
             _model_file(ctx.run, node, Path(str(path)), model)
         training = _trainings.get(model)
-        if training is not None and training.startswith(ctx.run.iri + "/"):
+        if records.in_run(ctx.run, training):
             ctx.run.emit(node, [(PROV.wasGeneratedBy, IRI(training))])
             ctx.run.emit(training, [(PROV.generated, IRI(node))])
 

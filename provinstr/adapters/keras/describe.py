@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from provinstr.capture import calls
+from provinstr.capture import records
 from provinstr.capture.activity import ENTITY
+from provinstr.capture.records import node_in_run
 from provinstr.capture.nquads import IRI, plain_value
-from provinstr.rules.model import normalise
-from provinstr.vocab import PI, PROV, RDF, RDFS
+from provinstr.vocab import PI, RDF, RDFS
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.capture.activity import Activity
@@ -29,7 +29,7 @@ def api_name(obj: Any) -> str:
         name = get_name_from_symbol(cls)
     except Exception:  # noqa: BLE001 - a Keras without the registry: fall back to the module path
         name = None
-    return name or normalise(f"{cls.__module__}.{cls.__qualname__}")
+    return name or records.class_name(cls)
 
 
 def exact(value: Any) -> Any:
@@ -70,20 +70,8 @@ def record_config(run: "Run", node: str, config: dict, skip: Iterable[str] = ())
     for name, value in config.items():
         if name in skipped or name == "name" or value is None:
             continue
-        _attribute(run, node, name, config_value(value))
-    _attribute(run, node, "config", json.dumps(config, sort_keys=True, default=str))
-
-
-def _attribute(run: "Run", node: str, name: str, value: Any) -> None:
-    attribute = f"{node}/attribute/{name}"
-    run.emit(attribute, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Attribute)), (PI.name, name), (PROV.value, value)])
-    run.emit(node, [(PI.attribute, IRI(attribute))])
-
-
-def node_in_run(run: "Run", obj: Any) -> str | None:
-    """The node a captured constructor recorded for `obj` in this run (None if none, or another run's)."""
-    node = calls.node_of(obj)
-    return node if node is not None and node.startswith(run.iri + "/") else None
+        records.attribute(run, node, name, config_value(value))
+    records.attribute(run, node, "config", json.dumps(config, sort_keys=True, default=str))
 
 
 # -- layers --------------------------------------------------------------------------------
@@ -129,7 +117,7 @@ def record_layer(run: "Run", layer: Any) -> str:
             (RDFS.label, getattr(layer, "name", None)),
         ],
     )
-    calls.remember(layer, node)
+    records.remember(layer, node)
     record_config(run, node, layer.get_config())
     return node
 
@@ -160,7 +148,7 @@ def record_optimizer(run: "Run", optimizer: Any, line: int | None = None) -> str
         return node
     node = run.new_iri("optimizer")
     run.emit(node, [(RDF.type, ENTITY), (PI.name, api_name(optimizer)), (PI.sourceLine, line)])
-    calls.remember(optimizer, node)
+    records.remember(optimizer, node)
     record_config(run, node, optimizer_config(optimizer))
     return node
 

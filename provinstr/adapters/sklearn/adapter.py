@@ -1,35 +1,37 @@
-"""The scikit-learn adapter: parameters, data fingerprints, fitted metrics and search results.
+"""The scikit-learn adapter's hooks: parameters, data fingerprints, fitted metrics, scores, folds and search results.
 
-Loaded only when a scikit-learn rule fires, so scikit-learn is already imported; it imports
-sklearn lazily all the same, and never imports any other framework.
+Loaded only when a scikit-learn rule fires, so scikit-learn is already imported; it imports sklearn
+lazily all the same, and never imports any other framework.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
 from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from provinstr.adapters.base import Adapter, CallContext
+from provinstr.capture import records
 from provinstr.capture.activity import ENTITY, safe_segment
 from provinstr.capture.arguments import bound_arguments
-from provinstr.capture.calls import node_of, remember
+from provinstr.capture.hooks import Adapter, CallContext
 from provinstr.capture.nquads import IRI, plain_value
 from provinstr.capture.values import MAX_LIST, summarize
-from provinstr.vocab import MLS, PI, PROV, RDF, RDFS
+from provinstr.vocab import PI, PROV, RDF
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.capture.activity import Activity
     from provinstr.capture.run import Run
 
-# Arguments of fit/score/predict that are data, fingerprinted as pi:Dataset.
-DATA_ARGUMENTS = ("X", "y", "Y", "sample_weight")
+# Arguments of fit/score/predict, of cross-validation and of sklearn.metrics functions that are data,
+# fingerprinted as pi:Dataset.
+DATA_ARGUMENTS = ("X", "y", "Y", "sample_weight", "y_true", "y_pred", "y_score", "y_prob", "probas_pred",
+                  "labels_true", "labels_pred", "groups")
 # cv_results_ columns recorded per search candidate.
 CANDIDATE_COLUMNS = ("mean_test_", "std_test_", "rank_test_", "mean_train_", "std_train_")
+# cross_validate() result keys recorded per fold (the fitted estimators and indices are not values).
+FOLD_KEYS = ("test_", "train_", "fit_time", "score_time")
 _SCALARS = (str, int, float, bool)
+_MB = 1024 * 1024
 
 
 class SklearnAdapter(Adapter):
@@ -37,38 +39,72 @@ class SklearnAdapter(Adapter):
 
     name = "sklearn"
 
+    def __init__(self) -> None:
+        # prediction dataset node -> (the Inference that generated it, the estimator's node)
+        self._predictions: dict[str, tuple[str, str]] = {}
+
     def describe(self, value: Any) -> Any:
         """Constructor arguments: estimators by public class, grids as JSON."""
         return _jsonable(value)
+
+    def component_class(self, ctx: CallContext, component: Any, returned: Any) -> str:
+        """An estimator by its class, also when a helper built it (make_pipeline gives a Pipeline)."""
+        if _is_estimator(component):
+            return records.class_name(component)
+        return super().component_class(ctx, component, returned)
 
     def on_component(self, ctx: CallContext, obj: Any, node: str) -> None:
         if _is_estimator(obj):
             ctx.run.emit(node, [(RDF.type, IRI(PI.Estimator))])
 
     def before_activity(self, ctx: CallContext, activity: "Activity") -> None:
-        estimator = ctx.receiver
-        activity.used(estimator_node(ctx.run, estimator))
-        if activity.kind == "Training":
-            activity.hyperparameters(parameters(estimator))
         arguments = bound_arguments(ctx.callee, ctx.args, ctx.kwargs)
-        for name in DATA_ARGUMENTS:
-            value = arguments.get(name)
-            if value is not None:
-                activity.used(dataset(ctx.run, name, value))
+        # a method's estimator is its receiver; cross_val_score(estimator, X, y) takes it as an argument
+        estimator = ctx.receiver if ctx.receiver is not None else arguments.get("estimator")
+        if _is_estimator(estimator):
+            activity.used(estimator_node(ctx.run, estimator))
+            if activity.kind == "Training":
+                activity.hyperparameters(parameters(estimator))
+        limit = int(ctx.rule.option("hash_limit_mb") * _MB)
+        for role in DATA_ARGUMENTS:
+            value = arguments.get(role)
+            if value is not None and _is_data(value):
+                node = records.dataset(ctx.run, value, ctx.name_of(value, role), limit)
+                activity.used(node)
+                self._link_prediction(ctx.run, activity, node)
 
     def after_activity(self, ctx: CallContext, activity: "Activity", result: Any) -> None:
         estimator = ctx.receiver
+        if estimator is None:  # a function: a metric, or a cross-validation
+            if activity.kind == "Training":
+                record_folds(activity, result)
+            elif activity.kind == "Test":
+                record_score(activity, getattr(ctx.callee, "__name__", "score"), result)
+            return
         if activity.kind == "Training":
             record_fitted(activity, estimator, ctx.rule.options)
         elif activity.kind == "Test":
             activity.metric("score", _jsonable(result))
         if result is estimator or result is None or activity.kind == "Test":
             return
-        if isinstance(result, tuple):  # e.g. GaussianProcessRegressor.predict(X, return_std=True)
-            for index, part in enumerate(result):
-                activity.generated(dataset(ctx.run, f"output{index}", part))
-        else:
-            activity.generated(dataset(ctx.run, "output", result))
+        limit = int(ctx.rule.option("hash_limit_mb") * _MB)
+        parts = enumerate(result) if isinstance(result, tuple) else [(None, result)]
+        for index, part in parts:  # e.g. GaussianProcessRegressor.predict(X, return_std=True) gives two
+            if not _is_data(part):
+                continue
+            node = records.dataset(ctx.run, part, "output" if index is None else f"output{index}", limit)
+            activity.generated(node)
+            if activity.kind == "Inference":
+                self._predictions[node] = (activity.iri, estimator_node(ctx.run, estimator))
+
+    def _link_prediction(self, run: "Run", activity: "Activity", node: str) -> None:
+        """A score of a captured model's predictions was informed by that prediction and used that model."""
+        made = self._predictions.get(node)
+        if made is None or activity.kind != "Test" or not records.in_run(run, node):
+            return
+        inference, estimator = made
+        run.emit(activity.iri, [(PROV.wasInformedBy, IRI(inference))])
+        activity.used(estimator)
 
 
 ADAPTER = SklearnAdapter()
@@ -81,25 +117,18 @@ def _is_estimator(obj: Any) -> bool:
     return isinstance(obj, BaseEstimator)
 
 
-def public_name(cls: type) -> str:
-    """The shortest import path that exports a class: sklearn.svm.SVC, not sklearn.svm._classes.SVC."""
-    parts = cls.__module__.split(".")
-    for cut in range(1, len(parts) + 1):
-        module = sys.modules.get(".".join(parts[:cut]))
-        if module is not None and getattr(module, cls.__qualname__, None) is cls:
-            return f"{'.'.join(parts[:cut])}.{cls.__qualname__}"
-    return f"{cls.__module__}.{cls.__qualname__}"
+def _is_data(value: Any) -> bool:
+    return records.is_array_like(value) or isinstance(value, (list, tuple))
 
 
 def estimator_node(run: "Run", estimator: Any) -> str:
     """The estimator's pi:Estimator node in this run; made here if its constructor was not captured."""
-    node = node_of(estimator)
-    if node is not None and node.startswith(run.iri + "/"):
+    node = records.node_in_run(run, estimator)
+    if node is not None:
         return node
     node = run.new_iri("estimator")
-    name = public_name(type(estimator))
-    run.emit(node, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Estimator)), (PI.name, name)])
-    remember(estimator, node)
+    run.emit(node, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Estimator)), (PI.name, records.class_name(estimator))])
+    records.remember(estimator, node)
     return node
 
 
@@ -117,10 +146,8 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     value = plain_value(value)
     if value is None or isinstance(value, _SCALARS):
         return value
-    if isinstance(value, type):
-        return public_name(value)
-    if _is_estimator(value):
-        return public_name(type(value))
+    if isinstance(value, type) or _is_estimator(value):
+        return records.class_name(value)
     if depth < 4 and isinstance(value, dict) and len(value) <= MAX_LIST:
         return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
     if depth < 4 and isinstance(value, (list, tuple)) and len(value) <= MAX_LIST:
@@ -135,55 +162,30 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return summarize(value)
 
 
-# -- data ---------------------------------------------------------------------------------------
-def dataset(run: "Run", name: str, value: Any) -> str:
-    """A pi:Dataset node (shape, dtype, sha256) for an array-like; same data in the same role, same node."""
-    shape, dtype, digest = fingerprint(value)
-    node = f"{run.iri}/dataset/{safe_segment(name)}-{digest[:24]}"
-    run.emit(
-        node,
-        [
-            (RDF.type, ENTITY),
-            (RDF.type, IRI(PI.Dataset)),
-            (RDF.type, IRI(MLS.Dataset)),
-            (PI.name, name),
-            (RDFS.label, public_name(type(value))),
-            (PI.shape, shape),
-            (PI.dtype, dtype),
-            (PI.sha256, digest),
-        ],
-    )
-    return node
-
-
-def fingerprint(value: Any) -> tuple[list[int], str, str]:
-    """(shape, dtype, sha256 of the content) of an array, DataFrame, sparse matrix or list."""
-    digest = hashlib.sha256()
-    if hasattr(value, "indptr") and hasattr(value, "indices"):  # scipy CSR/CSC: hash its three arrays
-        for part in (value.data, value.indices, value.indptr):
-            digest.update(np.ascontiguousarray(part).tobytes())
-        return [int(d) for d in value.shape], str(value.dtype), digest.hexdigest()
-    if type(value).__module__.startswith("pandas"):
-        import pandas  # already imported: the value is a pandas object
-
-        digest.update(pandas.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
-        columns = getattr(value, "columns", None)
-        digest.update(json.dumps([str(c) for c in columns] if columns is not None else []).encode())
-        dtypes = getattr(value, "dtypes", None)
-        dtype = str(value.dtype) if hasattr(value, "dtype") else _common_dtype(dtypes)
-        return [int(d) for d in value.shape], dtype, digest.hexdigest()
-    array = np.asarray(value)
-    if array.dtype.hasobject:
-        digest.update(json.dumps(array.tolist(), default=repr).encode())
+# -- scores and folds -----------------------------------------------------------------------------
+def record_score(activity: "Activity", function: str, result: Any) -> None:
+    """A sklearn.metrics function's result: a pi:Metric named after the function (accuracy_score ...)."""
+    if isinstance(result, dict):  # classification_report(output_dict=True)
+        activity.metric(function, _jsonable(result))
+    elif isinstance(result, tuple):  # precision_recall_fscore_support: one value per part
+        for index, part in enumerate(result):
+            activity.metric(function, _jsonable(part), batch=index)
     else:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update(str(array.shape).encode())
-    return [int(d) for d in array.shape], str(array.dtype), digest.hexdigest()
+        activity.metric(function, _jsonable(result))
 
 
-def _common_dtype(dtypes: Any) -> str:
-    names = sorted({str(d) for d in dtypes})
-    return names[0] if len(names) == 1 else json.dumps(names)
+def record_folds(activity: "Activity", result: Any) -> None:
+    """cross_val_score's scores, cross_validate's columns: one pi:Metric per fold (pi:index), and their mean."""
+    columns = result if isinstance(result, dict) else {"score": result}
+    for name, values in columns.items():
+        if not str(name).startswith(FOLD_KEYS) and name != "score":
+            continue
+        folds = [plain_value(v) for v in np.asarray(values).ravel().tolist()]
+        for fold, value in enumerate(folds):
+            activity.metric(name, value, batch=fold)
+        if folds and all(isinstance(v, (int, float)) for v in folds):
+            activity.metric(f"mean_{name}", float(np.mean(folds)))
+            activity.metric(f"std_{name}", float(np.std(folds)))
 
 
 # -- what fit learnt ----------------------------------------------------------------------------
@@ -215,17 +217,11 @@ def record_candidates(activity: "Activity", results: Mapping[str, Any]) -> None:
     columns = [c for c in results if c.startswith(CANDIDATE_COLUMNS) and not c.endswith("_time")]
     for index, params in enumerate(results["params"]):
         base = f"{activity.iri}/candidate/{index}"
-        links = [(PI.attribute, IRI(_value_node(run, f"{base}/params", "params", _jsonable(params))))]
+        links = [(PI.attribute, IRI(records.value_node(run, f"{base}/params", "params", _jsonable(params))))]
         for name, value in params.items():
-            node = _value_node(run, f"{base}/param/{safe_segment(name)}", name, _jsonable(value))
+            node = records.value_node(run, f"{base}/param/{safe_segment(name)}", name, _jsonable(value))
             links.append((PI.attribute, IRI(node)))
         for column in columns:
             metric = activity.metric(column, plain_value(results[column][index]), batch=index,
                                      iri=f"{base}/metric/{safe_segment(column)}")
             run.emit(metric, links)
-
-
-def _value_node(run: "Run", node: str, name: str, value: Any) -> str:
-    run.emit(node, [(RDF.type, ENTITY), (RDF.type, IRI(PI.Attribute)), (PI.name, name),
-                    (PROV.value, "None" if value is None else value)])
-    return node

@@ -1,7 +1,12 @@
-"""The adapter protocol: hooks the generic capture engine calls around a matched call."""
+"""The adapter protocol: the hooks the capture engine calls around a matched call, and finding an adapter by name.
+
+An adapter (provinstr/adapters/<name>/) is found by the name a rule gives (`adapter = "keras"`) and
+imported only when a rule of it fires, so provinstr never imports a framework the script did not.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -26,6 +31,17 @@ class CallContext:
     qualified_name: str | None = None  # as the rewriter resolved it, e.g. "keras.layers.Conv2D"
     captured: dict[str, Any] = field(default_factory=dict)  # the arguments the rule keeps, by name
     state: dict[str, Any] = field(default_factory=dict)  # an adapter's own notes about this call, gone with it
+    caller: Any = None  # the frame of the script's call, while it runs: the names its variables have
+
+    def name_of(self, value: Any, default: str) -> str:
+        """The name the script gave `value` (a local, else a global variable bound to it), else `default`."""
+        frame = self.caller
+        if frame is not None:
+            for scope in (frame.f_locals, frame.f_globals):
+                for name, bound in scope.items():
+                    if bound is value and not name.startswith("_"):
+                        return name
+        return default
 
     @property
     def name(self) -> str:
@@ -47,18 +63,25 @@ class Adapter:
 
         return summarize(value)
 
+    def dataset_name(self, value: Any) -> str | None:
+        """What a data object says it is called, when the script gave it no variable name (None: ask no further)."""
+        return None
+
     def component(self, obj: Any) -> Any:
         """The component a component call stands for: what it returned, unless the framework knows better."""
         return obj
 
     def class_name(self, obj: Any) -> str:
         """The public name of an object's class (of the class itself when given one)."""
-        import inspect
+        from provinstr.capture.records import class_name
 
-        from provinstr.rules.model import normalise
+        return class_name(obj)
 
-        cls = obj if inspect.isclass(obj) else type(obj)
-        return normalise(f"{cls.__module__}.{cls.__qualname__}")
+    def component_class(self, ctx: CallContext, component: Any, returned: Any) -> str:
+        """The class name a component node records: as the call was written, unless it returned something else."""
+        if ctx.qualified_name and returned is component:
+            return ctx.qualified_name
+        return self.class_name(component)
 
     def before_call(self, ctx: CallContext) -> None:
         """Before any matched call runs (e.g. wait until earlier work on the same object is done)."""
@@ -77,3 +100,19 @@ class Adapter:
 
     def on_model(self, ctx: CallContext, result: Any, node: str) -> None:
         """After a model was saved and recorded as `node`."""
+
+
+_BASE = Adapter()
+_loaded: dict[str, Adapter] = {}
+
+
+def get_adapter(name: str | None) -> Adapter:
+    """The adapter a rule names (the do-nothing base adapter for None), imported on first use."""
+    if name is None:
+        return _BASE
+    adapter = _loaded.get(name)
+    if adapter is None:
+        from provinstr.rules.adapters import module_of
+
+        adapter = _loaded[name] = importlib.import_module(module_of(name)).ADAPTER
+    return adapter

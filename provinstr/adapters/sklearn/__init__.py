@@ -1,0 +1,26 @@
+"""The scikit-learn adapter: parameters, data fingerprints, fitted metrics, scores and search results.
+
+This file only declares the adapter's rule options; the hooks (adapter.py) are imported when a rule with
+adapter = "sklearn" fires, i.e. after the user's script imported scikit-learn.
+"""
+
+from provinstr.rules.options import Option
+
+OPTIONS = (
+    Option("metrics", "names", {}, "fitted attribute -> metric name recorded after fit (e.g. n_iter_ -> n_iter)"),
+    Option("epoch_metrics", "names", {},
+           "fitted per-iteration attribute -> metric name recorded per epoch (e.g. loss_curve_ -> loss)"),
+    Option("hash_limit_mb", "number", 256,
+           "arrays over this many MB are fingerprinted from a sample of rows, not hashed whole"),
+)
+
+
+def __getattr__(name: str):
+    if name in ("ADAPTER", "SklearnAdapter"):
+        from provinstr.adapters.sklearn import adapter
+
+        return getattr(adapter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["OPTIONS", "ADAPTER", "SklearnAdapter"]
