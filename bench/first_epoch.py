@@ -29,23 +29,23 @@ import pstats
 import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
 VARIANTS = ("plain", "provinstr")
 _PERF_LINE = re.compile(r"^\s*(\d+)\s+([\d.]+):\s+[0-9a-f]+\s+(.*?)\s*\(([^)]*)\)\s*$")
 
 
 def measure(options: argparse.Namespace) -> dict:
     """Alternating fresh-model fits; per fit the first epoch's times, window and (with --calls) call counts."""
-    sys.path.insert(0, str(BENCH))
     import tempfile
 
     import keras
-    import overhead_parts as parts
+
+    import provinstr
+    from benchlib import fits as keras_fits
+    from benchlib.stats import rotated
 
     class FirstEpoch(keras.callbacks.Callback):
         def __init__(self, profile: bool) -> None:
@@ -66,18 +66,18 @@ def measure(options: argparse.Namespace) -> dict:
                 self.times = [time.perf_counter() - self.times[0], time.thread_time() - self.times[1]]
                 self.window.append(time.clock_gettime(time.CLOCK_MONOTONIC))
 
-    args = parts.arguments([])
-    parts.models.pin_threads(args.threads)
-    parts.calls.activate(parts.load_rule_file(BENCH.parent / "rules" / "keras.toml"))
-    data, _ = parts.models.make_data(options.samples, args.grid, 0)
+    args = keras_fits.model_defaults()
+    keras_fits.models.pin_threads(args.threads)
+    keras_fits.activate_keras_rules()
+    data, _ = keras_fits.models.make_data(options.samples, args.grid, 0)
     fits: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}
     counts: dict[str, collections.Counter] = {variant: collections.Counter() for variant in VARIANTS}
-    with parts.provinstr.run(store=tempfile.mkdtemp(prefix="provinstr-first-epoch-")):
-        parts.new_model(args).fit(*data, epochs=1, batch_size=args.batch_size, verbose=0)  # imports, kernels
+    with provinstr.run(store=tempfile.mkdtemp(prefix="provinstr-first-epoch-")):
+        keras_fits.new_model(args).fit(*data, epochs=1, batch_size=args.batch_size, verbose=0)  # imports, kernels
         for round_ in range(options.fits):
-            for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
+            for variant in rotated(VARIANTS, round_):
                 probe = FirstEpoch(options.calls)
-                parts.timed_fit(variant, parts.fresh_model(args), data, 3, args.batch_size, probes=(probe,))
+                keras_fits.timed_fit(variant, keras_fits.fresh_model(args), data, 3, args.batch_size, probes=(probe,))
                 fits[variant].append({"wall_ms": probe.times[0] * 1000, "thread_cpu_ms": probe.times[1] * 1000,
                                       "window": probe.window, "thread": threading.get_native_id()})
                 if probe.profiler:

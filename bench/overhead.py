@@ -11,24 +11,19 @@ median and worst captured/plain ratio.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import replace
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+from benchlib.fits import fit_of, keras, keras_rules
+from benchlib.stats import rotated
 
-import provinstr  # noqa: E402
-from provinstr.capture import calls  # noqa: E402
-from provinstr.rules import load_rule_file  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
+import provinstr
+from provinstr.capture import calls
 
 
 def build(seed: int) -> keras.Model:
@@ -43,7 +38,7 @@ def build(seed: int) -> keras.Model:
 def train(x, y, epochs: int, captured: bool, store: str) -> float:
     model = build(0)
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2)
-    fit = calls.wrap(model.fit, ("bench.fit",), 1) if captured else model.fit
+    fit = fit_of(model, captured, "bench.fit")
     started = time.perf_counter()
     if captured:
         with provinstr.run(store=store, name="bench"):
@@ -59,8 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--samples", type=int, default=1500)
     args = parser.parse_args(argv)
-    rules = load_rule_file(REPO / "rules" / "keras.toml")
-    fit_rule = next(r for r in rules if r.id == "keras.fit")
+    fit_rule = next(r for r in keras_rules() if r.id == "keras.fit")
     calls.activate([replace(fit_rule, id="bench.fit", options={**fit_rule.options, "save_model": False})])
     rng = np.random.default_rng(0)
     x = rng.random((args.samples, 32), dtype=np.float32)
@@ -69,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         train(x, y, 2, False, store), train(x, y, 2, True, store)  # warm up tracing and imports
         ratios = []
         for trial in range(args.trials):
-            order = (False, True) if trial % 2 == 0 else (True, False)
-            times = {captured: train(x, y, args.epochs, captured, store) for captured in order}
+            times = {captured: train(x, y, args.epochs, captured, store) for captured in rotated((False, True), trial)}
             ratios.append(times[True] / times[False])
             print(f"trial {trial}: plain {times[False]:.3f}s  captured {times[True]:.3f}s  "
                   f"({times[False] / args.epochs:.3f}s/epoch)  ratio {ratios[-1]:.4f}")

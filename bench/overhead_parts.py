@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -38,36 +36,15 @@ import time
 from pathlib import Path
 from unittest import mock
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
+from benchlib.fits import activate_keras_rules, add_model_arguments, fresh_model, models, new_model, timed_fit
+from benchlib.stats import differences, rotated
 
-import keras  # noqa: E402
-import models  # noqa: E402
-
-import provinstr  # noqa: E402
-from provinstr.adapters.keras import adapter, callback, saving  # noqa: E402
-from provinstr.capture import calls, recorder  # noqa: E402
-from provinstr.capture.run import current_run  # noqa: E402
-from provinstr.rules import load_rule_file  # noqa: E402
+import provinstr
+from provinstr.adapters.keras import adapter, callback, saving
+from provinstr.capture import recorder
 
 VARIANTS = ("plain", "provinstr", "epoch-wake", "no-warm-up", "save-as-before", "no-save", "switch-0.5ms")
 saver_cpu = [0.0]  # the saver thread's CPU seconds since the last reset (warm-up and save)
-
-
-class Timeline(keras.callbacks.Callback):
-    """The user's view: when each epoch began and ended."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.begins: list[float] = []
-        self.ends: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.begins.append(time.perf_counter())
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.ends.append(time.perf_counter())
 
 
 @contextlib.contextmanager
@@ -124,43 +101,8 @@ def count_saver_cpu() -> None:
     saving._warm, saving.write_checked = counted(saving._warm), counted(saving.write_checked)
 
 
-def new_model(args) -> keras.Model:
-    keras.utils.set_random_seed(0)
-    model = models.build_model(args.grid, args.K, args.L)
-    model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9, weight_decay=1e-4), loss="mse",
-                  metrics=["mae"])
-    return model
-
-
-def fresh_model(args) -> keras.Model:
-    """A new model in a new Keras session: its first fit traces everything again."""
-    keras.backend.clear_session()
-    gc.collect()
-    return new_model(args)
-
-
-def timed_fit(variant: str, model, data, epochs: int, batch_size: int,
-              then=None, probes: tuple = ()) -> tuple[Timeline, float, float, float]:
-    """The fit's timeline, start and end; and the seconds of `then()` (run right after it, as a script goes on).
-
-    `probes`: more callbacks of the user's, given to the fit after the timeline.
-    """
-    timeline = Timeline()
-    fit = model.fit if variant == "plain" else calls.wrap(model.fit, ("keras.fit",), 1)
-    with behaviour(variant):
-        current_run().recorder._wake.set()  # the writer takes this variant's poll interval now
-        start = time.perf_counter()
-        fit(*data, epochs=epochs, batch_size=batch_size, callbacks=[timeline, *probes], verbose=0)
-        end = time.perf_counter()
-        if then is not None:
-            then()
-        after = time.perf_counter() - end
-        saving.drain()  # the model's file is written before the next variant runs
-    return timeline, start, end, after
-
-
 def per_epoch(variant: str, model, data, args) -> dict:
-    timeline, start, end, _ = timed_fit(variant, model, data, args.epochs, args.batch_size)
+    timeline, start, end, _ = timed_fit(variant, model, data, args.epochs, args.batch_size, behaviour=behaviour)
     epochs = [e - b for b, e in zip(timeline.begins, timeline.ends)]
     gaps = [b - e for e, b in zip(timeline.ends, timeline.begins[1:])]
     return {"epoch_ms": statistics.median(epochs) * 1000, "gap_ms": statistics.median(gaps) * 1000,
@@ -171,7 +113,8 @@ def per_fit(variant: str, data, test, args) -> dict:
     model = fresh_model(args)
     saver_cpu[0] = 0.0
     evaluate = lambda: model.evaluate(*test, batch_size=args.batch_size, verbose=0)  # noqa: E731
-    timeline, start, end, after = timed_fit(variant, model, data, 3, args.batch_size, then=evaluate)
+    timeline, start, end, after = timed_fit(variant, model, data, 3, args.batch_size, then=evaluate,
+                                              behaviour=behaviour)
     return {"before_first_epoch_ms": (timeline.begins[0] - start) * 1000,
             "first_epoch_ms": (timeline.ends[0] - timeline.begins[0]) * 1000,
             "after_last_epoch_ms": (end - timeline.ends[-1]) * 1000,
@@ -181,8 +124,7 @@ def per_fit(variant: str, data, test, args) -> dict:
 def rounds(variants: list[str], count: int, measure) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {variant: [] for variant in variants}
     for round_ in range(count):
-        shift = round_ % len(variants)
-        for variant in variants[shift:] + variants[:shift]:
+        for variant in rotated(variants, round_):
             result = measure(variant)
             results[variant].append(result)
             print(f"  round {round_:2d} {variant:11s} " + " ".join(f"{k} {v:.2f}" for k, v in result.items()), flush=True)
@@ -198,7 +140,7 @@ def table(title: str, results: dict[str, list[dict]]) -> None:
         cells = []
         for key in keys:
             median = statistics.median(row[key] for row in rows)
-            paired = statistics.median(row[key] - base[key] for row, base in zip(rows, plain))
+            paired = statistics.median(differences([row[key] for row in rows], [base[key] for base in plain]))
             cells.append(f"{median:14.2f} {paired:+13.2f}")
         print(f"{variant:12s} " + " ".join(f"{c:>28s}" for c in cells))
 
@@ -210,11 +152,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=100, help="epochs of each long fit")
     parser.add_argument("--fits", type=int, default=8, help="fresh-model fits per variant (per-fit costs)")
     parser.add_argument("--samples", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--grid", type=int, default=16)
-    parser.add_argument("--K", type=int, default=12)
-    parser.add_argument("--L", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
+    add_model_arguments(parser)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--json", help="also write every measurement here")
     return parser.parse_args(argv)
@@ -225,7 +163,7 @@ def main() -> None:
     variants = ["plain", *(v for v in args.variants if v != "plain")]
 
     models.pin_threads(args.threads)
-    calls.activate(load_rule_file(BENCH.parent / "rules" / "keras.toml"))
+    activate_keras_rules()
     data, test = models.make_data(args.samples, args.grid, 0)
     count_saver_cpu()
     with provinstr.run(store=tempfile.mkdtemp(prefix="provinstr-parts-")):

@@ -6,11 +6,12 @@ Usage: python bench/recorder_throughput.py [N_METRICS]   (prints numbers; assert
 
 from __future__ import annotations
 
-import os
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
+
+from benchlib.machine import load_line
 
 import provinstr
 from provinstr.analysis.catalog import open_store
@@ -63,7 +64,7 @@ def main(n: int) -> None:
         store.query(f"SELECT ?v WHERE {{ {where} ; prov:value ?v }}")
         point[order] = time.perf_counter() - started
 
-    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, {n:,} metrics per measurement")
+    print(f"{load_line()}, {n:,} metrics per measurement")
     print(f"log_metric, training thread   {burst_metric / n * 1e6:9.2f} us/call  (bursts of {BURST:,})")
     print(f"emit() alone                  {burst_emit / n * 1e6:9.2f} us/call  (bursts of {BURST:,})")
     print(f"sustained log_metric          {n / sustained:9,.0f} metrics/s into the log "
@@ -74,4 +75,6 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("n_metrics", nargs="?", type=int, default=20_000, help="metrics per measurement (20000)")
+    main(parser.parse_args().n_metrics)

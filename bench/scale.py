@@ -29,9 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
+from benchlib import RESULTS, ROOT
+from benchlib.machine import loadavg, machine
 
 QUERY_A = """SELECT ?loss WHERE { GRAPH ?run {
   ?k pi:name "K" ; prov:value 24 .   ?l pi:name "L" ; prov:value 4 .
@@ -84,10 +83,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000])
     parser.add_argument("--calls", type=int, default=4, help="calls of each command at each size")
-    parser.add_argument("--out", default=str(BENCH / "results" / "scale.json"))
+    parser.add_argument("--out", default=str(RESULTS / "scale.json"))
     options = parser.parse_args()
-    from overhead_grid import machine
-
     work = Path(tempfile.mkdtemp(prefix="provinstr-scale-"))
     store = work / ".provinstr"
     info = machine()
@@ -115,7 +112,7 @@ def main() -> None:
             rows.append(row)
             print(f"  {label:10s} first {times[0]:6.2f} s   warm median {row['warm_s']:6.2f} s"
                   + (f"   ERROR {problems[0]!r}" if problems else ""))
-    info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    info["loadavg_end"] = loadavg()
     out = Path(options.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": info, "empty_store_runs_s": empty, "rows": rows,
