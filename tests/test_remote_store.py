@@ -238,3 +238,40 @@ def test_separate_query_and_update_urls_are_taken_from_the_environment(sparql_se
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert provinstr.open_store(sparql_server.url).runs()[0].id == run.id
+
+
+@pytest.mark.slow
+def test_a_keras_training_to_a_server_saves_its_model_in_the_spool_and_the_server_says_where(sparql_server, spool,
+                                                                                           tmp_path):
+    """Issue 14: the trained model went into a folder named `http:` in the working directory."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import hashlib
+
+    import keras
+    import numpy as np
+
+    from conftest import REPO
+    from provinstr.capture import calls
+    from provinstr.rules import load_rule_file
+
+    calls.activate(load_rule_file(REPO / "rules" / "keras.toml"))
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 4), dtype=np.float32)
+    y = (x.sum(axis=1) > 2).astype("int32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert Path.cwd() == tmp_path
+    with provinstr.run(name="keras.py", store=sparql_server.url) as run:
+        calls.wrap(model.fit, ("keras.fit",), 1, None)(x, y, epochs=2, batch_size=16, verbose=0)
+
+    assert not (tmp_path / "http:").exists() and not list(tmp_path.glob("http*"))
+    store = provinstr.open_store(sparql_server.url)  # what the server answers, once the run's records are pushed
+    assert store.run(run.id).unsent == 0
+    ((where, sha),) = store.query("""SELECT ?where ?sha WHERE { ?m a pi:Model ; prov:atLocation ?where ;
+        pi:sha256 ?sha ; prov:wasGeneratedBy ?t . ?t a pi:Training }""", run=run.id).rows
+    saved = Path(where)
+    assert saved.is_file() and saved.parent == (spool / "models" / run.id).resolve()
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == sha
+    assert np.allclose(keras.saving.load_model(saved).predict(x, verbose=0), model.predict(x, verbose=0))
+    assert sparql_server.quads() == expected_quads(only_log(spool))
