@@ -20,6 +20,7 @@ from provinstr.capture import environment
 from provinstr.capture.activity import ACTIVITY, ENTITY, Activity, now, safe_segment
 from provinstr.capture.nquads import IRI
 from provinstr.capture.recorder import Recorder
+from provinstr.capture.redaction import RedactionError, project_redactor
 from provinstr.capture.safety import guard, report, strict
 from provinstr.config import store_location
 from provinstr.store import open_backend
@@ -119,10 +120,17 @@ class Run(Activity):
     def start(self, **properties: Any) -> "Run":
         sink = _DiscardSink()
         where = self.store_location
+        redactor = None
+        try:  # secrets are redacted by the writer; with unusable patterns nothing is written (fail closed)
+            redactor = project_redactor(None, self.script.parent if self.script else None)
+        except RedactionError as error:
+            report(error, "reading the [tool.provinstr] redact patterns",
+                   advice="your program continues, but this run is not recorded, so no secret can reach the store")
         try:
-            where = store_location(self.store_location)
-            self.store = open_backend(where, create=True)
-            sink = self.store.open_log(self.id)
+            if redactor is not None:
+                where = store_location(self.store_location)
+                self.store = open_backend(where, create=True)
+                sink = self.store.open_log(self.id)
         except Exception as error:  # noqa: BLE001 - an unwritable store must not stop the program
             report(
                 error,
@@ -130,7 +138,7 @@ class Run(Activity):
                 advice="your program continues without recording this run; point store= or "
                 "PROVINSTR_STORE at a writable folder",
             )
-        self.recorder = Recorder(sink, self.iri)
+        self.recorder = Recorder(sink, self.iri, redactor=redactor)
         super().start()
         self.status = STATUS_RUNNING
         # Describing who, what and where is capture too: a failure there must not stop the program.

@@ -64,6 +64,8 @@ class PI(DefinedNamespace):
     library: URIRef
     valueType: URIRef
     group: URIRef
+    redacted: URIRef
+    redaction: URIRef
 
 
 class MLS(DefinedNamespace):
