@@ -54,7 +54,7 @@ from benchlib.harness import (
     measured_command,
     mlflow_uri,
     parse_config,
-    records_from_log,
+    rebuilt,
 )
 from benchlib.machine import finished, machine
 from benchlib.stats import format_table, summarize
@@ -228,9 +228,7 @@ def main() -> None:
         repeat = len({r["rep"] for r in records})
         options.in_process = extra_result.get("mode") == "in-process"
     elif options.from_log:
-        records = records_from_log(Path(options.from_log).read_text())
-        info["note"] = f"records rebuilt from the progress lines of a run cut short ({options.from_log})"
-        repeat = max((r["rep"] for r in records), default=-1) + 1
+        records, repeat = rebuilt(options.from_log, info)
     else:
         print(f"{len(configs)} configurations x {repeat} repetitions x {len(variants)} variants"
               f"{' (in-process, one worker per repetition)' if options.in_process else ''}; work folder {work}")

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from benchlib import KERAS_RULES, RESULTS
-from benchlib.harness import measure, measured_command, records_from_log
+from benchlib.harness import measure, measured_command, rebuilt
 from benchlib.machine import finished, machine
 from benchlib.stats import format_table, percent, ratios, summarize
 
@@ -101,9 +101,7 @@ def main() -> None:
     out = Path(options.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if options.from_log:
-        records = records_from_log(Path(options.from_log).read_text())
-        info["note"] = f"records rebuilt from the progress lines of a run cut short ({options.from_log})"
-        repeat = max((r["rep"] for r in records), default=-1) + 1
+        records, repeat = rebuilt(options.from_log, info)
     else:
         partial = out.with_suffix(".partial.jsonl")
         partial.unlink(missing_ok=True)

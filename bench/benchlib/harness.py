@@ -195,6 +195,13 @@ def records_from_log(text: str) -> list[dict]:
     return records
 
 
+def rebuilt(log: str, info: dict) -> tuple[list[dict], int]:
+    """--from-log LOG: the records of a run cut short and its repetitions; `info` (machine facts) notes it."""
+    records = records_from_log(Path(log).read_text())
+    info["note"] = f"records rebuilt from the progress lines of a run cut short ({log})"
+    return records, max((r["rep"] for r in records), default=-1) + 1
+
+
 def measured_command() -> str:
     """This command line as it measured (without --from-log LOG / --out FILE)."""
     argv, kept = sys.argv[1:], []
