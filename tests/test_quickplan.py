@@ -81,6 +81,29 @@ SNIPPETS = {
         print(len([1]))
         __provinstr__.wrap(keras.layers.Dense, ("r",), 1, "x")(3)
         """,
+    "chained calls": """\
+        import keras
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.model_selection import GridSearchCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVC
+        import mylib
+        RandomForestClassifier(n_estimators=10).fit(X, y).score(X, y)
+        make_pipeline(StandardScaler(), SVC()).fit(X, y)
+        GridSearchCV(SVC(), grid).fit(X, y)
+        keras.Sequential([keras.layers.Dense(3)]).compile(optimizer="adam")
+        keras.optimizers.Adam(learning_rate=3e-3).get_config()
+        keras.optimizers.SGD(0.1).minimize(loss)
+        keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
+        keras.layers.Dense(3)(x)
+        keras.layers.Dense(3).Dense(4)
+        history = model.fit(x).history
+        a.b().c.fit(x)
+        models[0].fit(x)
+        mylib.make().dense_block(1)
+        mylib.make().fit_generator(1)
+        """,
     "relative and dotted imports": """\
         from . import layers
         from .models import Model
@@ -141,6 +164,7 @@ def test_plans_without_libcst_equal_libcsts_or_defer_to_it(name, source, rules):
 
 def test_the_usual_scripts_need_no_libcst():
     for name in ("aliases", "inside functions and classes", "conditional imports", "odd callees",
+                 "chained calls",
                  "relative and dotted imports", "non-ascii and multi-line callees"):
         assert quickplan.find_matches(textwrap.dedent(SNIPPETS[name]), USUAL) is not None, name
     assert quickplan.find_matches(rewrite_speed.script(120), USUAL) is not None

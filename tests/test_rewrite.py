@@ -96,6 +96,24 @@ def test_comments_formatting_and_nested_calls_are_kept():
     )
 
 
+def test_a_method_on_a_constructed_object_is_the_method_not_a_second_constructor():
+    assert_rewrites(
+        """\
+        import keras
+        keras.Sequential([keras.layers.Dense(3)]).fit(x, epochs=1)
+        keras.layers.Dense(3).Dense(4)
+        h = keras.layers.Dense(2)(x)
+        """,
+        f"""\
+        {IMPORT}
+        import keras
+        __provinstr__.wrap(keras.Sequential([__provinstr__.wrap(keras.layers.Dense, ('layers',), 2, 'keras.layers.Dense')(3)]).fit, ('fit',), 2, 'fit')(x, epochs=1)
+        __provinstr__.wrap(keras.layers.Dense, ('layers',), 3, 'keras.layers.Dense')(3).Dense(4)
+        h = __provinstr__.wrap(keras.layers.Dense, ('layers',), 4, 'keras.layers.Dense')(2)(x)
+        """,
+    )
+
+
 def test_a_file_nothing_matches_is_returned_unchanged():
     assert_rewrites("import numpy as np\nprint(np.mean([1, 2]))  # nothing to capture\n",
                     "import numpy as np\nprint(np.mean([1, 2]))  # nothing to capture\n")

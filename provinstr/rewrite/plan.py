@@ -63,8 +63,13 @@ def match_rules(rules: Sequence[Rule], qualified: Sequence[str], spelled: str | 
                 attribute: str | None) -> tuple[list[str], str | None]:
     """The ids of the rules a call matches and the name it matched by (the first hit, in the rules' order).
 
-    `qualified` are the callee's normalised qualified names, sorted; `spelled` its name when the
-    callee is a plain name; `attribute` the method name when it is an attribute.
+    `qualified` are the callee's normalised qualified names, sorted (none unless the callee is a
+    dotted name: `a.b.c`, not `a().b` or `a[0].b`); `spelled` its name when the callee is a plain
+    name; `attribute` the method name when it is an attribute.
+
+    The ids end at the first rule without a receiver check: at run time the first rule whose
+    receiver fits is the one applied (capture.calls._select), so no later rule could be
+    (`keras.optimizers.schedules.X` is a schedule, not also an optimizer).
     """
     ids: list[str] = []
     name = None
@@ -78,6 +83,8 @@ def match_rules(rules: Sequence[Rule], qualified: Sequence[str], spelled: str | 
         if hit is not None:
             ids.append(rule.id)
             name = name or hit
+            if rule.method is None:
+                break
     return ids, name
 
 
@@ -150,7 +157,11 @@ def _finder_class():
                 return
             if not isinstance(func, (cst.Name, cst.Attribute)):
                 return  # `Dense(3)(x)` calls what a call returned: not a name a rule can match
-            scope = self.get_metadata(ScopeProvider, func, None)
+            # Only a dotted name has a qualified name: libcst would name `Adam(...).get_config` (and
+            # `Forest(...).fit`) through the call, `keras.optimizers.Adam.get_config`, which a constructor
+            # pattern such as `keras.optimizers.*` matches. A method called on what a call (or a
+            # subscript ...) returned is matched by method rules only; the receiver is checked at run time.
+            scope = self.get_metadata(ScopeProvider, func, None) if _is_dotted(func) else None
             names = scope.get_qualified_names_for(func) if scope is not None else ()
             qualified = sorted(normalise(q.name) for q in names)
             spelled = func.value if isinstance(func, cst.Name) else None
@@ -160,6 +171,12 @@ def _finder_class():
                 where = self.get_metadata(PositionProvider, func)
                 self.matches.append(Match(where.start.line, where.start.column, where.end.line, where.end.column,
                                           tuple(ids), name or "", _code(func)))
+
+    def _is_dotted(func: cst.BaseExpression) -> bool:
+        """`a`, `a.b.c` (parentheses allowed); not `a().b`, `a[0].b`, `(a or b).c` ..."""
+        while isinstance(func, cst.Attribute):
+            func = func.value
+        return isinstance(func, cst.Name)
 
     def _is_helper(func: cst.BaseExpression) -> bool:
         """Calls provinstr already instrumented (`__provinstr__.wrap(f, ...)(args)`) are left alone."""

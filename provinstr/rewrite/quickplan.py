@@ -44,7 +44,9 @@ def find_matches(source: str, rules: Sequence[Rule]) -> list[Match] | None:
             func = call.func
             if not isinstance(func, (ast.Name, ast.Attribute)) or _is_helper(func):
                 continue
-            qualified = sorted(normalise(q) for q in names.qualified(func, rules))
+            # Only a dotted name has qualified names (`Adam(...).get_config` has none): as in plan.Finder.
+            dotted = dotted_name(func)
+            qualified = sorted(normalise(q) for q in names.qualified(func, dotted, rules)) if dotted else []
             spelled = func.id if isinstance(func, ast.Name) else None
             attribute = func.attr if isinstance(func, ast.Attribute) else None
             ids, name = match_rules(rules, qualified, spelled, attribute)
@@ -85,16 +87,13 @@ def _char_column(lines: list[str], line: int, byte_column: int) -> int:
     return byte_column if text.isascii() else len(text.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
 
 
-def full_name(node: ast.AST) -> str | None:
-    """libcst's get_full_name_for_node on the ast node: `a.b(x)[0].c` -> "a.b.c"."""
+def dotted_name(node: ast.AST) -> str | None:
+    """The callee as a dotted name, `a.b.c`; None for any other expression (`a.b(x).c`, `a[0].c` ...)."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        return f"{full_name(node.value)}.{node.attr}"
-    if isinstance(node, ast.Call):
-        return full_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return full_name(node.value)
+        value = dotted_name(node.value)
+        return None if value is None else f"{value}.{node.attr}"
     return None
 
 
@@ -147,13 +146,12 @@ class _Bindings:
                 if not top:
                     self.other.add(name.split(".")[0])
 
-    def qualified(self, func: ast.expr, rules: Sequence[Rule]) -> set[str]:
-        """The callee's qualified names as libcst gives them, or an empty set when none could match a rule.
+    def qualified(self, func: ast.expr, dotted: str, rules: Sequence[Rule]) -> set[str]:
+        """The qualified names libcst gives the callee `dotted` (its dotted name), or an empty set when
+        none could match a rule.
 
         Raises _Undecided when a rule could match a name only libcst's scope analysis can tell.
         """
-        dotted = full_name(func)
-        assert dotted is not None  # a Name or an Attribute
         head = dotted.split(".")[0]
         found = self.imports.get(head)
         if found and head not in self.other and all(_before(node, func) for node in found):
