@@ -1,9 +1,16 @@
-"""Steering a running fit from another terminal: requests are small JSON files in the store.
+"""The steering protocol: `provinstr steer`'s requests are small JSON files in the store.
 
-`provinstr steer RUN --set learning_rate=0.0005` writes <store>/steer/<run-id>/<n>.json
-(atomically); the fit's epoch-begin hook reads pending requests, applies each value through
-the framework callback (which records a pi:Adaptation with trigger "user" and the agent who
-asked) and marks the file applied or refused, so the asking terminal can report the outcome.
+Every read and write of a request file is here; nothing else knows their layout.
+
+- The asker (`provinstr steer`, provinstr.cli.analysis_commands) writes
+  <store>/steer/<run-id>/<n>.json with `request()`: {"run", "set": {name: value}, "agent",
+  "requested_at", "status": "pending"}, atomically, and waits for the status to change.
+- The fit, at its next epoch begin, reads the run's `pending()` requests and marks each
+  `handled()`: "applied" (at least one value applied) or "refused", with "epoch", "applied",
+  "refused" (name -> why) and "handled_at". Applying a request, for any framework, is
+  provinstr.capture.steerable.apply_pending; it records each change as a pi:Adaptation with
+  trigger "user" and the asker as its agent.
+- If the run ends first, the asker marks the request `expired()` with a "reason".
 """
 
 from __future__ import annotations
@@ -52,7 +59,12 @@ def _write(path: Path, data: dict) -> None:
     os.replace(tmp, path)  # readers see the old file or the new one, never half of it
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat()
+
+
 def read(path: Path) -> dict | None:
+    """A request as it stands, or None if it cannot be read (gone, or not JSON)."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -68,7 +80,7 @@ def request(store_path: str | os.PathLike, run_id: str, values: dict[str, Any], 
         "run": run_id,
         "set": values,
         "agent": agent or agent_name(),
-        "requested_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "requested_at": _now(),
         "status": PENDING,
     })
     return path
@@ -96,43 +108,12 @@ def mark(path: Path, data: dict, status: str, **details: Any) -> dict:
     return data
 
 
-def wait(path: Path, timeout: float, still_running=lambda: True, poll: float = 0.2) -> dict:
-    """The request once the fit has handled it, or as it stands after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        data = read(path) or {}
-        if data.get("status") != PENDING or time.monotonic() >= deadline:
-            return data
-        if not still_running():
-            data = read(path) or data  # it may have been handled just before the end
-            if data.get("status") == PENDING:
-                data = mark(path, data, EXPIRED, reason="the run ended before its next epoch began")
-            return data
-        time.sleep(poll)
+def handled(path: Path, data: dict, epoch: int, applied: dict[str, Any], refused: dict[str, str]) -> dict:
+    """The fit's answer: applied if any value was, else refused; `refused` says why for each value."""
+    return mark(path, data, APPLIED if applied else REFUSED, epoch=epoch, applied=applied, refused=refused,
+                handled_at=_now())
 
 
-def apply_pending(callback: Any, epoch: int) -> None:
-    """Epoch-begin hook: apply the run's pending requests through `callback.adapt(...)`."""
-    run = getattr(getattr(callback, "training", None), "run", None)  # the Keras CaptureCallback's run
-    if run is None:
-        from provinstr.capture.run import active_run
-
-        run = active_run()
-    store_path = getattr(getattr(run, "store", None), "path", None)
-    if run is None or store_path is None:
-        return
-    for path, data in pending(store_path, run.id):
-        applied, refused = {}, {}
-        for name, value in (data.get("set") or {}).items():
-            if name not in ADJUSTABLE:
-                refused[name] = f"{name} is not adjustable (adjustable: {', '.join(ADJUSTABLE)})"
-                continue
-            try:
-                callback.adapt(name, value, TRIGGER, agent=data.get("agent"))
-            except Exception as error:  # noqa: BLE001 - a refused value is reported to the asker
-                refused[name] = f"{type(error).__name__}: {error}"
-            else:
-                applied[name] = value
-        status = APPLIED if applied else REFUSED
-        mark(path, data, status, epoch=epoch, applied=applied, refused=refused,
-             handled_at=_dt.datetime.now(_dt.timezone.utc).isoformat())
+def expired(path: Path, data: dict, reason: str) -> dict:
+    """The asker's answer when the run ended before it handled the request."""
+    return mark(path, data, EXPIRED, reason=reason)

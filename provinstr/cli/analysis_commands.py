@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -142,17 +143,38 @@ def steer(
             raise UsageError("steering needs the run's local store folder (--store DIR), not a SPARQL server")
         request = steering.request(folder, info.id, values)
     typer.echo(f"asked run {info.id[:12]} ({info.name}) to set {_listing(values)} at its next epoch")
-    if wait <= 0:
-        return
+    if wait > 0:
+        wait_for_outcome(request, wait, lambda: opened.backend.is_live(info.id))
+
+
+def wait_for_outcome(request: Path, seconds: float, still_running, poll: float = 0.2) -> None:
+    """Wait until the fit handles the request (or it ends, or `seconds` pass) and report what became of it.
+
+    Applied: say at which epoch; refused values: why, on stderr (exit 2 if nothing was applied);
+    still pending after `seconds`: say so (exit 0, it stays queued); the run ended first: the
+    request is marked expired and the command fails.
+    """
+    from provinstr.capture import steering
+
     with user_errors():
-        outcome = steering.wait(request, wait, lambda: opened.backend.is_live(info.id))
+        deadline = time.monotonic() + seconds
+        while True:
+            outcome = steering.read(request) or {}
+            if outcome.get("status") != steering.PENDING or time.monotonic() >= deadline:
+                break
+            if not still_running():
+                outcome = steering.read(request) or outcome  # it may have been handled just before the end
+                if outcome.get("status") == steering.PENDING:
+                    outcome = steering.expired(request, outcome, "the run ended before its next epoch began")
+                break
+            time.sleep(poll)
     status = outcome.get("status")
     if status == steering.APPLIED:
         typer.echo(f"applied at epoch {outcome.get('epoch')}: {_listing(outcome.get('applied', {}))}")
     for name, reason in (outcome.get("refused") or {}).items():
         typer.echo(f"refused {name}: {reason}", err=True)
     if status == steering.PENDING:
-        typer.echo(f"not applied yet after {wait:g}s; the fit applies it when its next epoch begins", err=True)
+        typer.echo(f"not applied yet after {seconds:g}s; the fit applies it when its next epoch begins", err=True)
     elif status == steering.EXPIRED:
         raise fail(f"not applied: {outcome.get('reason')}")
     elif status == steering.REFUSED:

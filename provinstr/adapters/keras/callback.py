@@ -23,10 +23,11 @@ from provinstr.adapters.keras.describe import (
     record_layers,
     record_optimizer,
 )
-from provinstr.capture.activity import Activity, now, safe_segment
-from provinstr.capture.nquads import IRI
+from provinstr.capture import steerable
+from provinstr.capture.activity import Activity, now
+from provinstr.capture.adaptation import record_adaptation
 from provinstr.capture.safety import guard
-from provinstr.vocab import PI, PROV, RDF, RDFS
+from provinstr.vocab import PI
 
 # Steering and other tools register callables (capture_callback, epoch) here; each is called,
 # guarded, at every epoch begin of every captured fit, before the user's callbacks. A hook that
@@ -120,15 +121,7 @@ class CaptureCallback(keras.callbacks.Callback):
 
     def adapt(self, name: str, new_value: Any, trigger: str, agent: str | None = None) -> None:
         """Set an optimizer hyperparameter now and record the pi:Adaptation (as for a callback's change)."""
-        optimizer = self.model.optimizer
-        old = read_hyperparameter(optimizer, name)
-        set_hyperparameter(optimizer, name, new_value)  # outside the guard: a bad value is the caller's error
-        with guard("recording an adaptation"):
-            new = read_hyperparameter(optimizer, name)
-            if name == "learning_rate":
-                self.rate = new
-            if new != old:
-                record_adaptation(self.training, name, old, new, self.epoch, trigger, agent)
+        steerable.adapt(KerasSteering(self), name, new_value, self.epoch, trigger, agent)
 
     # -- begin -----------------------------------------------------------------------------
     def begin(self) -> None:
@@ -260,27 +253,35 @@ class ResultCallback(keras.callbacks.Callback):
                 self.test.metric(name, value)
 
 
-def record_adaptation(training: Activity, name: str, old: Any, new: Any, epoch: int, trigger: str,
-                      agent: str | None = None) -> str:
-    """A pi:Adaptation at `epoch`: it used the old value, generated the new one; the Training was informed by it."""
-    run = training.run
-    adaptation = Activity(run, "Adaptation", label=f"{name} by {trigger}")
-    adaptation.start(epoch=int(epoch), trigger=trigger)
-    adaptation.hyperparameter(name, old, iri=f"{adaptation.iri}/old/{safe_segment(name)}")
-    adaptation.hyperparameter(name, new, iri=f"{adaptation.iri}/new/{safe_segment(name)}", generated=True)
-    if agent is not None:
-        who = agent if "://" in agent else f"{run.iri}/agent/{safe_segment(agent)}"
-        if who != agent:
-            run.emit(who, [(RDF.type, IRI(PROV.Agent)), (RDFS.label, agent)])
-        run.emit(adaptation.iri, [(PROV.wasAssociatedWith, IRI(who))])
-    run.emit(training.iri, [(PROV.wasInformedBy, IRI(adaptation.iri))])
-    adaptation.end()
-    return adaptation.iri
+# -- `provinstr steer`: the Keras side of provinstr.capture.steerable --------------------------------
+class KerasSteering:
+    """A Keras fit as steering sees it (provinstr.capture.steerable.Steerable): its optimizer's values."""
+
+    def __init__(self, capture: CaptureCallback) -> None:
+        self.capture = capture
+        self.changed: set[str] = set()
+
+    def read(self, name: str) -> Any:
+        value = read_hyperparameter(self.capture.model.optimizer, name)
+        if name == "learning_rate" and name in self.changed:
+            self.capture.rate = value  # the rate it set: check() compares the next read with it
+        return value
+
+    def set(self, name: str, value: Any) -> None:
+        set_hyperparameter(self.capture.model.optimizer, name, value)
+        self.changed.add(name)
+
+    def record(self, name: str, old: Any, new: Any, epoch: int, trigger: str, agent: str | None) -> str:
+        return record_adaptation(self.capture.training, name, old, new, epoch, trigger, agent)
 
 
-__all__ = ["EPOCH_BEGIN_HOOKS", "BatchCaptureCallback", "CaptureCallback", "ResultCallback", "record_adaptation"]
+def apply_steering(capture: CaptureCallback, epoch: int) -> None:
+    """Epoch-begin hook: apply `provinstr steer`'s pending requests to this fit."""
+    steerable.apply_pending(KerasSteering(capture), capture.training.run, epoch)
 
-from provinstr.capture.steering import apply_pending  # noqa: E402  (`provinstr steer`: a user's change, at epoch begin)
 
-apply_pending.records_adaptations = True  # type: ignore[attr-defined]  # it changes values through adapt()
-EPOCH_BEGIN_HOOKS.append(apply_pending)
+apply_steering.records_adaptations = True  # type: ignore[attr-defined]  # it changes values through adapt()
+EPOCH_BEGIN_HOOKS.append(apply_steering)
+
+__all__ = ["EPOCH_BEGIN_HOOKS", "BatchCaptureCallback", "CaptureCallback", "KerasSteering", "ResultCallback",
+           "record_adaptation"]
