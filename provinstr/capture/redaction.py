@@ -119,7 +119,8 @@ def _is_option(word: Any) -> bool:
 
 # -- text --------------------------------------------------------------------------------------
 # scheme://user:password@host — the password goes, the user and host stay.
-_URL_CREDENTIALS = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:\"'<>\\]*):(?P<secret>[^\s/?#\"'<>\\]+)@")
+# The password may hold '/' (raw cloud keys do): it runs to the last '@' before a space, a quote, '?' or '#'.
+_URL_CREDENTIALS = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:\"'<>\\]*):(?P<secret>[^\s?#\"'<>\\]+)@")
 # name=value and name: value (query strings, connection strings, headers, messages) where name looks secret.
 _ASSIGNED = re.compile(
     r"(?P<name>\b[A-Za-z_][\w.\-]*)(?P<sep>[\"']?\s*[=:]\s*[\"']?)"
@@ -147,7 +148,7 @@ class Redactor:
             pairs = tuple(pairs)  # a zip from the metric path: it is read twice
         name = None
         for p, o in pairs:
-            if p == _NAME:
+            if p == _NAME if type(p) is str else str(p) == _NAME:  # rdflib terms never equal a str
                 name = o
                 break
         secret = type(name) is str and looks_secret(name)
@@ -158,7 +159,7 @@ class Redactor:
             if o is None:
                 continue
             t = type(o)
-            if secret and p == _VALUE:
+            if secret and _same(p, _VALUE):
                 o = REDACTED
                 labels = (labels or []) + [f"{_kind(pairs)} {name}"]
             elif t is str:
@@ -187,7 +188,7 @@ class Redactor:
             return value, []
         labels: list[str] = []
         if isinstance(value, (list, tuple, dict)):
-            if p == _ARGV and isinstance(value, (list, tuple)):
+            if _same(p, _ARGV) and isinstance(value, (list, tuple)):
                 value, found = redact_argv(value)
                 labels += found
             value = self._redact_keys(value, _context(p, name, pairs), labels)
@@ -273,18 +274,23 @@ def _redact_assignments(text: str, found: list[str]) -> str:
     return "".join(parts)
 
 
+def _same(p: Any, predicate: str) -> bool:
+    """p is `predicate`, as a str or as an rdflib URIRef (whose == is False against any plain str)."""
+    return p == predicate if type(p) is str else str(p) == predicate
+
+
 def _kind(pairs: Sequence[tuple[str, Any]]) -> str:
     for p, o in pairs:
-        if p == _TYPE and str(o) in _KINDS:
+        if _same(p, _TYPE) and str(o) in _KINDS:
             return _KINDS[str(o)]
     return "value"
 
 
 def _context(p: str, name: Any, pairs: Sequence[tuple[str, Any]]) -> str:
     """Where a redaction happened, for its pi:redaction label: `hyperparameter db`, `argv`, `exceptionMessage`."""
-    if p == _VALUE and isinstance(name, str):
+    if _same(p, _VALUE) and isinstance(name, str):
         return f"{_kind(pairs)} {name}"
-    return p.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    return str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
 # -- the project's patterns ----------------------------------------------------------------------
