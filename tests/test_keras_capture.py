@@ -19,7 +19,8 @@ from keras import layers  # noqa: E402
 
 import provinstr  # noqa: E402
 from provinstr.adapters.keras import EPOCH_BEGIN_HOOKS  # noqa: E402
-from provinstr.adapters.keras.datasets import digest  # noqa: E402
+from fingerprints import documented_sha256  # noqa: E402
+from provinstr.capture.records import fingerprint  # noqa: E402
 from provinstr.capture import calls, safety  # noqa: E402
 from provinstr.rules import load_rule_file  # noqa: E402
 
@@ -277,22 +278,22 @@ def test_datasets_are_fingerprinted_by_shape_dtype_and_sha256(store_dir):
         SELECT ?label ?shape ?dtype ?sha WHERE { ?t a pi:Training ; prov:used ?d .
           ?d a pi:Dataset, mls:Dataset ; rdfs:label ?label ; pi:shape ?shape ; pi:dtype ?dtype ; pi:sha256 ?sha }""")}
     assert found == {
-        "x": ("[96, 4]", "float32", hashlib.sha256(x).hexdigest()),
-        "y": ("[96]", "int32", hashlib.sha256(y).hexdigest()),
-        "validation_x": ("[32, 4]", "float32", hashlib.sha256(xv).hexdigest()),
-        "validation_y": ("[32]", "int32", hashlib.sha256(yv).hexdigest()),
+        "x": ("[96, 4]", "float32", documented_sha256(x)),
+        "y": ("[96]", "int32", documented_sha256(y)),
+        "validation_x": ("[32, 4]", "float32", documented_sha256(xv)),
+        "validation_y": ("[32]", "int32", documented_sha256(yv)),
     }
 
 
 def test_an_array_over_the_limit_is_fingerprinted_from_a_documented_sample():
     big = np.arange(100_000, dtype=np.int64).reshape(10_000, 10)
-    whole, note = digest(big, limit_bytes=big.nbytes)
-    assert whole == hashlib.sha256(big).hexdigest() and note is None
-    sampled, note = digest(big, limit_bytes=1000)
-    assert sampled != whole and "evenly spaced rows of 10000" in note
+    whole = fingerprint(big, limit_bytes=big.nbytes)
+    assert whole.sha256 == documented_sha256(big) and whole.note is None
+    sampled = fingerprint(big, limit_bytes=1000)
+    assert sampled.sha256 != whole.sha256 and "evenly spaced rows of 10000" in sampled.note
     changed = big.copy()
     changed[0, 0] = -1
-    assert digest(changed, limit_bytes=1000)[0] != sampled
+    assert fingerprint(changed, limit_bytes=1000).sha256 != sampled.sha256
 
 
 def test_a_tf_data_input_records_its_element_spec_and_cardinality(store_dir):
@@ -325,7 +326,7 @@ def test_the_trained_model_is_saved_into_the_store_and_evaluate_predict_are_info
     assert tested == {"loss": loss, "accuracy": accuracy}
     ((sha_predictions,),) = rows(store_dir, run, """SELECT ?sha WHERE { ?i a pi:Inference ;
         prov:wasInformedBy ?t ; prov:generated ?d . ?t a pi:Training . ?d a pi:Dataset ; pi:sha256 ?sha }""")
-    assert sha_predictions == hashlib.sha256(np.ascontiguousarray(predictions)).hexdigest()
+    assert sha_predictions == documented_sha256(predictions)
 
 
 def test_each_fit_of_one_model_saves_the_model_exactly_as_that_fit_left_it(store_dir):

@@ -137,3 +137,60 @@ def test_every_builtin_rule_file_is_valid():
     assert {path.name for path in files} >= {"keras.toml", "sklearn.toml"}
     for path in files:
         assert load_rule_file(path)
+
+
+# -- rule options: declared by each adapter, checked like the other keys ---------------------------
+def test_a_misspelt_adapter_option_names_the_line_and_the_option_it_resembles(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("save_model = false", "save_modle = false"))
+    assert message == "rules.toml:16: unknown option 'save_modle' for adapter keras; did you mean 'save_model'?"
+
+
+def test_an_option_of_the_wrong_type_says_what_it_must_be(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("save_model = false", 'save_model = "no"'))
+    assert message == "rules.toml:16: option 'save_model' for adapter keras must be true or false, not 'no' (str)"
+
+
+def test_an_option_of_another_adapter_is_unknown_and_the_known_ones_are_listed(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("save_model = false", "per_epoch = true"))
+    assert message == ("rules.toml:16: unknown option 'per_epoch' for adapter keras; did you mean 'per_batch'?")
+    message = error_of(tmp_path, GOOD.replace("save_model = false", "zzz = 1"))
+    assert "the options are epoch_argument, hash_limit_mb, per_batch, result_metric, save_model" in message
+
+
+def test_a_rule_without_an_adapter_takes_only_the_engine_options(tmp_path):
+    text = """\
+        [[rule]]
+        id = "train-epoch"
+        functions = ["train_epoch"]
+        activity = "Transformation"
+        options = { result_metric = "loss", save_model = false }
+        """
+    message = error_of(tmp_path, text)
+    assert message.startswith("rules.toml:5: unknown option 'save_model' for a rule without an adapter;")
+
+
+def test_an_option_left_out_takes_the_default_its_adapter_declares(tmp_path):
+    layers, fit = load_rule_file(write(tmp_path, GOOD.replace("options = { save_model = false }", "")))
+    assert fit.option("save_model") is True and fit.option("per_batch") is False
+    assert fit.option("hash_limit_mb") == 256 and layers.option("result_metric") is None
+
+
+def test_provinstr_run_stops_on_an_option_typo_before_any_user_code_runs(tmp_path, cli):
+    rules = write(tmp_path, GOOD.replace("save_model = false", "save_modle = false"))
+    script = tmp_path / "train.py"
+    script.write_text("open('ran', 'w').write('yes')\n")
+    done = cli("run", "--rules", str(rules), str(script), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"{rules}:16: unknown option 'save_modle' for adapter keras; did you mean 'save_model'?" in done.stderr
+    assert not (tmp_path / "ran").exists()
+
+
+def test_docs_rules_md_lists_every_declared_option():
+    from pathlib import Path
+
+    from provinstr.rules.adapters import all_declared_options
+    from provinstr.rules.options import options_markdown
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text()
+    assert options_markdown(all_declared_options()) in docs, (
+        "docs/rules.md is out of date: paste the output of `python -m provinstr.rules` into it")

@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 import provinstr
+from fingerprints import documented_sha256
 from provinstr.capture import calls
 from provinstr.rules import load_rule_file
 
@@ -83,8 +84,7 @@ def test_fit_records_every_parameter_as_hyperparameter_and_fingerprints_the_data
         SELECT ?name ?shape ?dtype ?sha WHERE { ?t a pi:Training ; prov:used ?d . ?d a pi:Dataset ;
                                     pi:name ?name ; pi:shape ?shape ; pi:dtype ?dtype ; pi:sha256 ?sha }""")}
     assert json.loads(data["X"]["shape"]) == [200, 64] and data["X"]["dtype"] == "float64"
-    expected = hashlib.sha256(np.ascontiguousarray(X).tobytes() + str(X.shape).encode()).hexdigest()
-    assert data["X"]["sha"] == expected
+    assert data["X"]["sha"] == documented_sha256(X)
     assert json.loads(data["y"]["shape"]) == [200]
 
     n_iter = ask(store_dir, 'SELECT ?v WHERE { ?t a pi:Training . ?m prov:wasGeneratedBy ?t ; '
@@ -204,7 +204,7 @@ def test_dataframes_and_sparse_matrices_are_fingerprinted_as_datasets_too(store_
 
     rows = ask(store_dir, """
         SELECT ?label ?shape ?dtype WHERE { ?t a pi:Training ; prov:used ?d . ?d a pi:Dataset ;
-            rdfs:label ?label ; pi:shape ?shape ; pi:dtype ?dtype } ORDER BY ?label""")
+            pi:valueType ?label ; pi:shape ?shape ; pi:dtype ?dtype } ORDER BY ?label""")
     found = {(r["label"], r["shape"], r["dtype"]) for r in rows}
     assert ("pandas.DataFrame", "[200, 64]", "float64") in found
     assert ("pandas.Series", "[200]", "int64") in found

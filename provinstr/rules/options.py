@@ -56,3 +56,4 @@ def _toml(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f'{k} = "{v}"' for k, v in value.items()) + " }" if value else "{}"
     return repr(value) if isinstance(value, str) else str(value)
+
