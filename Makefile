@@ -11,7 +11,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# torch==2.13.0 first: pinned, pip takes the CPU build this machine keeps on disk; an unpinned torch
+# (or a range a newer release satisfies) would download a CUDA build of several GB. The extras then
+# find their torch requirement met and install nothing more.
+TORCH := torch==2.13.0
+
 $(STAMP_TEST): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 

@@ -9,6 +9,7 @@ import threading
 import warnings
 from typing import Callable, TypeVar
 
+from provinstr.capture import imports
 from provinstr.errors import ProvinstrWarning  # noqa: F401 (defined there, re-exported here)
 
 STRICT_ENV = "PROVINSTR_STRICT"
@@ -21,6 +22,7 @@ _DEFAULT_ADVICE = "your program continues, but this run's provenance may be inco
 
 _warned: set[str] = set()
 _lock = threading.Lock()
+imports.install()
 
 
 def strict() -> bool:
@@ -62,9 +64,11 @@ class guard:
         self.where = where
 
     def __enter__(self) -> None:
+        imports.enter()  # capture code imports no framework the program did not (capture/imports.py)
         return None
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        imports.leave()
         if exc is None or not isinstance(exc, Exception):
             return False
         report(exc, self.where)
@@ -77,11 +81,14 @@ def guarded(where: str) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
+            imports.enter()
             try:
                 return function(*args, **kwargs)
             except Exception as error:  # noqa: BLE001
                 report(error, where)
                 return None
+            finally:
+                imports.leave()
 
         return wrapper  # type: ignore[return-value]
 
