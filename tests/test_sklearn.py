@@ -272,3 +272,41 @@ def test_the_data_of_fit_predict_and_score_are_ml_schema_datasets_too(store_dir,
         OPTIONAL { ?d a mls:Dataset . BIND(true AS ?mls) } } GROUP BY ?d""")
     assert len(datasets) == 5  # X, y; X_test (predict and score); the predictions; y_test
     assert all(row["also"] is True for row in datasets), datasets
+
+
+def test_scikit_learn_as_tutorials_write_it_keeps_scores_folds_and_the_names_of_the_data(cli, tmp_path):
+    done = cli("run", str(Path(__file__).resolve().parent / "data" / "sklearn" / "tutorial.py"),
+               str(tmp_path / "printed.json"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads((tmp_path / "printed.json").read_text())
+    store = tmp_path / ".provinstr"
+
+    # the held-out accuracy: a Test that used y_test and the predictions of the search it was informed by
+    accuracy = ask(store, """
+        SELECT ?value ?truth ?estimator WHERE {
+          ?m a pi:Metric ; pi:name "accuracy_score" ; prov:value ?value ; prov:wasGeneratedBy ?test .
+          ?test a pi:Test ; prov:used ?y , ?p , [ a pi:Estimator ; pi:name ?estimator ] ; prov:wasInformedBy ?i .
+          ?y pi:name ?truth . FILTER(?truth = "y_test")
+          ?i a pi:Inference ; prov:generated ?p . }""")
+    assert accuracy == [{"value": pytest.approx(printed["accuracy"]), "truth": "y_test",
+                         "estimator": "sklearn.model_selection.GridSearchCV"}]
+    f1 = ask(store, """SELECT ?value ?average WHERE { ?m pi:name "f1_score" ; prov:value ?value ;
+        prov:wasGeneratedBy [ a pi:Test ; prov:used [ pi:name "average" ; prov:value ?average ] ] }""")
+    assert f1 == [{"value": pytest.approx(printed["f1"]), "average": "macro"}]
+
+    # cross_val_score: a Training of its SVC with one score per fold and their mean
+    folds = ask(store, """
+        SELECT ?fold ?score WHERE { ?t a pi:Training ; prov:used [ a pi:Estimator ; pi:name "sklearn.svm.SVC" ] .
+          ?m prov:wasGeneratedBy ?t ; pi:name "score" ; pi:index ?fold ; prov:value ?score } ORDER BY ?fold""")
+    assert [r["score"] for r in folds] == pytest.approx(printed["folds"]) and [r["fold"] for r in folds] == [0, 1, 2]
+    mean = ask(store, 'SELECT ?v WHERE { ?m pi:name "mean_score" ; prov:value ?v }')
+    assert mean == [{"v": pytest.approx(sum(printed["folds"]) / 3)}]
+
+    # the pipeline made by make_pipeline is a Pipeline estimator, and the chained fit is a Training
+    classes = {r["name"] for r in ask(store, "SELECT ?name WHERE { ?e a pi:Estimator ; pi:name ?name }")}
+    assert {"sklearn.pipeline.Pipeline", "sklearn.ensemble.RandomForestClassifier"} <= classes
+    assert "fit" not in classes and "sklearn.pipeline.make_pipeline" not in classes
+    # the datasets carry the names the script gave them
+    names = {r["name"] for r in ask(store, "SELECT ?name WHERE { ?d a pi:Dataset ; pi:name ?name }")}
+    assert {"X_train", "y_train", "X_test", "y_test", "y_pred"} <= names
+    assert "numpy.ndarray" not in names
