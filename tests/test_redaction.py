@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 
 import pytest
 
 import provinstr
 from provinstr.analysis.export import FORMATS
-from provinstr.capture.redaction import REDACTED, RedactionError, Redactor, looks_secret, redact_argv
+from provinstr.capture.redaction import (
+    REDACTED, RedactionError, Redactor, compile_patterns, looks_secret, redact_argv,
+)
 from provinstr.config import redact_settings
-from provinstr.capture.redaction import compile_patterns
 
 SECRETS = ("SECRET123", "hunter2", "pw123", "tok-abc", "sk-abcdef", "key-xyz789", "cs-q7w8e9", "ghp-env-555")
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
-from provinstr.capture import nquads
+from provinstr.capture.redaction import Redactor
 from provinstr.capture.safety import report
-
-if TYPE_CHECKING:  # pragma: no cover
-    from provinstr.capture.redaction import Redactor
 
 # Bounded so a stalled disk makes the producer wait instead of growing memory without end.
 DEFAULT_QUEUE_SIZE = 20_000
@@ -53,11 +50,12 @@ class Recorder:
     """
 
     def __init__(self, sink: Sink, graph: str, maxsize: int = DEFAULT_QUEUE_SIZE,
-                 redactor: "Redactor | None" = None) -> None:
+                 redactor: Redactor | None = None) -> None:
         self.sink = sink
         self.graph = graph
-        # Every record is rendered through it, so no secret text reaches the sink (None: render as is).
-        self.redactor = redactor
+        # Every record is rendered through it, so no secret text reaches the sink (default: names and URLs only,
+        # no project patterns; Run passes the project's).
+        self.redactor = redactor if redactor is not None else Redactor()
         self.maxsize = maxsize
         self._items: collections.deque = collections.deque()
         self._wake = threading.Event()
@@ -171,11 +169,7 @@ class Recorder:
 
     def _render(self, item: tuple[str, Iterable[tuple[str, Any]]], chunk: list[str]) -> None:
         try:
-            redactor = self.redactor
-            if redactor is None:
-                chunk.append(nquads.render(item[0], self.graph, item[1]))
-            else:
-                chunk.append(redactor.render(item[0], self.graph, item[1]))
+            chunk.append(self.redactor.render(item[0], self.graph, item[1]))
         except Exception as error:  # noqa: BLE001 - one bad value must not stop the writer
             self._dropped += 1
             self._fail(error, "rendering a provenance record")

