@@ -226,3 +226,11 @@ def test_the_marker_is_written_once_per_redaction_and_never_holds_a_pattern(tmp_
     assert "hunter2" not in first + second
     assert first.count("provinstr#redaction") == 1 and second.count("provinstr#redaction") == 0
     assert '"pattern 1 in value note"' in first and second.count("provinstr#redacted>") == 1
+
+
+def test_predicates_given_as_rdflib_terms_are_judged_the_same():
+    from provinstr.vocab import PI, PROV, RDF
+
+    text = Redactor().render("urn:h", "urn:run", [(RDF.type, PI.Hyperparameter), (PI.name, "api_key"),
+                                                  (PROV.value, "SECRET123"), (PI.argv, ["x", "--token", "hunter2"])])
+    assert _leaks(text) == [] and '"hyperparameter api_key"' in text and '"argv --token"' in text
