@@ -56,7 +56,7 @@ def redact_settings(start: str | os.PathLike | None = None) -> tuple[list[tuple[
     `redact` is a list of regular expressions (one string is taken as a list of one). A pyproject.toml that
     does not parse but mentions `redact` raises RedactionError: the run must not go unredacted silently.
     """
-    from provinstr.capture.redaction import RedactionError
+    from provinstr.errors import RedactionError
 
     path = find_pyproject(start)
     if path is None:

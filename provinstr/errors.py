@@ -7,9 +7,29 @@ provinstr.store.local, provinstr.store.remote, provinstr.capture.safety) re-expo
 
 from __future__ import annotations
 
+import os
+
 
 class ProvinstrWarning(UserWarning):
     """A capture problem: provenance may be incomplete, the user's program goes on."""
+
+
+class LocatedError(Exception):
+    """A problem in a file the user must fix; the message reads "FILE:LINE: what is wrong; what to do"."""
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None, line: int | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        where = f"{self.path}:{line}: " if self.path and line else f"{self.path}: " if self.path else ""
+        super().__init__(where + message)
+
+
+class RuleError(LocatedError):
+    """A rule file the user must fix."""
+
+
+class RedactionError(LocatedError, ValueError):
+    """A `[tool.provinstr] redact` setting that cannot be used."""
 
 
 class StoreError(Exception):
@@ -33,4 +53,5 @@ class RemoteError(StoreError):
         self.code = code  # the HTTP status, when the server answered
 
 
-__all__ = ["ProvinstrWarning", "QuerySyntaxError", "RemoteError", "StoreError", "StoreFormatError"]
+__all__ = ["LocatedError", "ProvinstrWarning", "QuerySyntaxError", "RedactionError", "RemoteError", "RuleError",
+           "StoreError", "StoreFormatError"]

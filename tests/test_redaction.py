@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -126,13 +129,20 @@ def test_a_run_with_secrets_in_argv_hyperparameters_and_attributes_stores_and_ex
 def test_a_bad_pattern_names_the_pyproject_line_and_nothing_is_recorded(tmp_path, cli, store_dir):
     (tmp_path / "pyproject.toml").write_text('[tool.provinstr]\nredact = [\n  "ok-[0-9]+",\n  "sk-[a-z",\n]\n')
     (tmp_path / "train.py").write_text("print('ran')\n")
-    strict = cli("run", "--store", str(store_dir), "train.py", "--api-key", "SECRET123", cwd=tmp_path)
-    assert strict.returncode != 0 and "ran" not in strict.stdout  # test mode: the error stops before the script
-    assert f"{tmp_path / 'pyproject.toml'}:4: [tool.provinstr] redact entry 2 is not a regular expression" \
-        in strict.stderr
-    lenient = cli("run", "--store", str(store_dir), "train.py", "--api-key", "SECRET123", cwd=tmp_path,
-                  env={"PROVINSTR_STRICT": "0"})
-    assert lenient.returncode == 0 and lenient.stdout == "ran\n"  # the program goes on, unrecorded
+    for mode in ("1", "0"):  # test mode or not: provinstr run stops before the script, as for a bad rule file
+        done = cli("run", "--store", str(store_dir), "train.py", "--api-key", "SECRET123", cwd=tmp_path,
+                   env={"PROVINSTR_STRICT": mode})
+        assert done.returncode == 2 and "ran" not in done.stdout
+        assert f"{tmp_path / 'pyproject.toml'}:4: [tool.provinstr] redact entry 2 is not a regular expression" \
+            in done.stderr
+        assert "Traceback" not in done.stderr
+    # a program that records in-process (provinstr.run) goes on, unrecorded, with one warning
+    program = "import provinstr\nwith provinstr.run(store=%r):\n    provinstr.log_hyperparameter(api_key='SECRET123')\n" \
+        "print('ran')\n" % str(store_dir)
+    (tmp_path / "inproc.py").write_text(program)
+    lenient = subprocess.run([sys.executable, "inproc.py"], cwd=tmp_path, capture_output=True, text=True,
+                             env={**os.environ, "PROVINSTR_STRICT": "0"})
+    assert lenient.returncode == 0 and lenient.stdout == "ran\n"
     assert "pyproject.toml:4:" in lenient.stderr and "this run is not recorded" in lenient.stderr
     assert not store_dir.exists() or all(_leaks(p.read_bytes()) == [] for p in store_dir.rglob("*") if p.is_file())
     if store_dir.exists():

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Sequence
 from rdflib.term import URIRef
 
 from provinstr.capture.nquads import IRI, _IRI_TYPES, _json_default, literal, plain_value
+from provinstr.errors import RedactionError
 from provinstr.vocab import MLS, PI, PROV, RDF
 
 __all__ = ["REDACTED", "RedactionError", "Redactor", "looks_secret", "project_redactor", "redact_argv"]
@@ -35,16 +36,6 @@ _MARK = f"<{PI.redacted}> {literal(True)}"
 _REDACTION = f"<{PI.redaction}>"
 # Objects written as typed literals or IRIs: never text, never scrubbed (the metric hot path).
 _TYPED = frozenset((int, float, bool, _dt.datetime, IRI, URIRef))
-
-
-class RedactionError(ValueError):
-    """A `[tool.provinstr] redact` setting that cannot be used; the message reads "FILE:LINE: what; what to do"."""
-
-    def __init__(self, message: str, path: str | os.PathLike | None = None, line: int | None = None) -> None:
-        self.path = str(path) if path is not None else None
-        self.line = line
-        where = f"{self.path}:{line}: " if self.path and line else f"{self.path}: " if self.path else ""
-        super().__init__(where + message)
 
 
 # -- names that look secret --------------------------------------------------------------------

@@ -30,12 +30,12 @@ def _rules(files: Optional[List[Path]], near: str):
 # quick path (provinstr.cli.quick_run) reads too; the typer command adds help and the error messages.
 def run(**values) -> None:
     from provinstr.cli.quick_run import NothingToRun, prepare
+    from provinstr.errors import LocatedError
     from provinstr.rewrite.runner import TargetError
-    from provinstr.rules.loader import RuleError
 
     try:
         launch = prepare(run_options.arguments(values))
-    except (NothingToRun, TargetError, RuleError) as error:
+    except (NothingToRun, TargetError, LocatedError) as error:
         raise fail(str(error)) from None
     raise SystemExit(launch())
 

@@ -54,8 +54,10 @@ def parse(arguments: Sequence[str]) -> RunArguments | None:
 def prepare(parsed: RunArguments) -> Callable[[], int]:
     """What runs the script, once its target and rules are known; raises before any user code runs.
 
-    NothingToRun, TargetError and RuleError carry the message the typer command reports (exit 2).
+    NothingToRun, TargetError and LocatedError (a bad rule file or redact pattern) carry the message
+    the typer command reports (exit 2).
     """
+    from provinstr.capture.redaction import project_redactor
     from provinstr.rewrite.runner import execute, module_target, script_target
     from provinstr.rules.loader import load_rules
 
@@ -68,6 +70,7 @@ def prepare(parsed: RunArguments) -> Callable[[], int]:
     else:
         target = script_target(parsed.script)
     rules = load_rules([Path(r) for r in parsed.rules], project_dir=os.path.dirname(target.filename))
+    project_redactor(None, os.path.dirname(target.filename))  # unusable redact patterns stop here, not mid-run
     return functools.partial(execute, target, script_args, rules, store=parsed.store, name=parsed.name,
                              group=parsed.group)
 
@@ -77,11 +80,11 @@ def quick_run(arguments: Sequence[str]) -> int | None:
     parsed = parse(arguments)
     if parsed is None:
         return None
+    from provinstr.errors import LocatedError
     from provinstr.rewrite.runner import TargetError
-    from provinstr.rules.loader import RuleError
 
     try:
         launch = prepare(parsed)
-    except (NothingToRun, TargetError, RuleError):
+    except (NothingToRun, TargetError, LocatedError):
         return None  # the typer command reports it (exit 2), before any user code runs
     return launch()

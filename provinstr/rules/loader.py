@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from provinstr.errors import RuleError
 from provinstr.rules import adapters
 from provinstr.rules.model import ACTIVITY_KINDS, ENTITY_KINDS, RECORD_KINDS, Rule, normalise
 from provinstr.rules.options import ENGINE_OPTIONS
@@ -25,16 +26,6 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _PATTERN = re.compile(r"^[\w.*?\[\]!-]+$")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-
-
-class RuleError(Exception):
-    """A rule file the user must fix; the message reads "FILE:LINE: what is wrong; what to do"."""
-
-    def __init__(self, message: str, path: str | os.PathLike | None = None, line: int | None = None) -> None:
-        self.path = str(path) if path is not None else None
-        self.line = line
-        where = f"{self.path}:{line}: " if self.path and line else f"{self.path}: " if self.path else ""
-        super().__init__(where + message)
 
 
 def builtin_rule_files() -> list[Path]:
