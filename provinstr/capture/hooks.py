@@ -63,10 +63,6 @@ class Adapter:
 
         return summarize(value)
 
-    def dataset_name(self, value: Any) -> str | None:
-        """What a data object says it is called, when the script gave it no variable name (None: ask no further)."""
-        return None
-
     def component(self, obj: Any) -> Any:
         """The component a component call stands for: what it returned, unless the framework knows better."""
         return obj

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
 import warnings
-from typing import Callable, TypeVar
 
 from provinstr.capture import imports
 from provinstr.errors import ProvinstrWarning  # noqa: F401 (defined there, re-exported here)
 
 STRICT_ENV = "PROVINSTR_STRICT"
-
-F = TypeVar("F", bound=Callable)
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _DEFAULT_ADVICE = "your program continues, but this run's provenance may be incomplete"
@@ -73,23 +69,3 @@ class guard:
             return False
         report(exc, self.where)
         return True
-
-
-def guarded(where: str) -> Callable[[F], F]:
-    """Decorator form of guard(): the function returns None when capture fails."""
-
-    def decorate(function: F) -> F:
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            imports.enter()
-            try:
-                return function(*args, **kwargs)
-            except Exception as error:  # noqa: BLE001
-                report(error, where)
-                return None
-            finally:
-                imports.leave()
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate

@@ -31,8 +31,6 @@ def __getattr__(name: str):
     # `provinstr.cli.app` is the full application; it is built on first use, not at import.
     if name == "app":
         return _typer_app()
-    if name in ("UsageError", "fail", "console", "err_console"):
-        return getattr(importlib.import_module("provinstr.cli.application"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -88,12 +88,6 @@ def match_rules(rules: Sequence[Rule], qualified: Sequence[str], spelled: str | 
     return ids, name
 
 
-def rules_used(plan: Plan, rules: Sequence[Rule]) -> list[Rule]:
-    """The rules a plan refers to, in the rules' order."""
-    wanted = {rule_id for match in plan.matches for rule_id in match.rule_ids}
-    return [rule for rule in rules if rule.id in wanted]
-
-
 def explain(plan: Plan, rules: Sequence[Rule]) -> str:
     """The plan as text: each matched call with file:line, the rule(s) and their origin, what is captured."""
     by_id = {rule.id: rule for rule in rules}

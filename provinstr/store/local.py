@@ -25,7 +25,6 @@ from provinstr.store.results import QueryResult, collect
 from provinstr.vocab import PI, PREFIXES
 
 FORMAT_VERSION = 1
-DEFAULT_LOCATION = ".provinstr"
 # A reader that just let go of the index may still be closing it: wait this long before giving up.
 OPEN_WAIT_SECONDS = 10.0
 _STATUS = f" <{PI.status}> ".encode()
@@ -227,10 +226,6 @@ class LocalStore:
         """Every quad of one run's graph."""
         graph = ox.NamedNode(run_iri)
         return self.read(lambda store: list(store.quads_for_pattern(None, None, None, graph)))
-
-    def run_nquads(self, run_iri: str) -> bytes:
-        """One run's graph as canonical N-Quads text."""
-        return ox.serialize(self.run_quads(run_iri), format=ox.RdfFormat.N_QUADS)
 
     # -- writing -----------------------------------------------------------------------
     def open_log(self, run_id: str) -> "RunLog":

@@ -15,7 +15,6 @@ import netrc
 import os
 import socket
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -247,9 +246,6 @@ class RemoteStore:
         graph = ox.NamedNode(run_iri)
         answer = self.endpoint.select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{run_iri}> {{ ?s ?p ?o }} }}")
         return [ox.Quad(s, p, o, graph) for s, p, o in answer.terms]
-
-    def run_nquads(self, run_iri: str) -> bytes:
-        return ox.serialize(self.run_quads(run_iri), format=ox.RdfFormat.N_QUADS)
 
     def is_live(self, run_id: str) -> bool:
         """A run spooled here is live while its process holds the log; a run from elsewhere is taken as live."""
