@@ -118,6 +118,11 @@ def test_capture_imports_nothing_from_analysis_or_the_command_line():
     assert imported_by("capture", {"analysis", "cli"}) == []
 
 
+def test_the_settings_module_the_store_reads_imports_nothing_above_the_store():
+    # the store imports config, so config importing capture (or anything above) would be the store's too
+    assert imported_by("config", {"capture", "analysis", "adapters", "rewrite", "cli", "rules", "provinstr"}) == []
+
+
 def test_the_shared_errors_module_imports_nothing_from_provinstr():
     assert [name for name, _ in imports("provinstr.errors") if part_of(name)] == []
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 from provinstr import __version__
 from provinstr.capture import environment
-from provinstr.capture.activity import ACTIVITY, ENTITY, Activity, now, safe_segment
+from provinstr.capture.activity import ENTITY, Activity, safe_segment
 from provinstr.capture.nquads import IRI
 from provinstr.capture.recorder import Recorder
 from provinstr.capture.redaction import RedactionError, project_redactor
