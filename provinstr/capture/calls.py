@@ -147,6 +147,8 @@ def _capture(
         if activity is not None:
             with guard(f"capturing {rule.id}"):
                 activity.end(error)
+        if ctx is not None:
+            ctx.caller = None  # a kept exception must not keep the script's frame alive
         raise
     if ctx is not None:
         with guard(f"capturing {rule.id}"):

@@ -19,6 +19,7 @@ FRAMEWORKS = frozenset({
 })
 _THREAD_PREFIX = "provinstr-"
 _local = threading.local()
+_blocked: list[str] = []  # frameworks refused during capture, whose "not installed" answer is then forgotten
 
 
 def enter() -> None:
@@ -28,6 +29,17 @@ def enter() -> None:
 
 def leave() -> None:
     _local.depth = getattr(_local, "depth", 1) - 1
+    if _blocked and _local.depth == 0:
+        _forget_refusals()
+
+
+def _forget_refusals() -> None:
+    """Let a framework that asked during capture ask again: Keras caches "not installed" per module."""
+    names, _blocked[:] = set(_blocked), []
+    module_utils = sys.modules.get("keras.src.utils.module_utils")
+    for lazy in vars(module_utils).values() if module_utils is not None else ():
+        if getattr(lazy, "name", None) in names and getattr(lazy, "module", True) is None:
+            lazy._available = None  # decided again at its next use, outside capture
 
 
 def capturing() -> bool:
@@ -41,6 +53,7 @@ class FrameworkImportBlocker:
     def find_spec(self, name, path=None, target=None):
         top = name.partition(".")[0]
         if top in FRAMEWORKS and top not in sys.modules and capturing():
+            _blocked.append(top)
             raise ModuleNotFoundError(f"provinstr does not import {top} (the program did not)", name=name)
         return None
 

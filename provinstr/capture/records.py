@@ -119,27 +119,27 @@ def is_array_like(value: Any) -> bool:
 
 def fingerprint(value: Any, limit_bytes: int = DEFAULT_HASH_LIMIT) -> Fingerprint:
     """Shape, dtype and sha256 of an array-like, by the definition in this module's docstring."""
-    if hasattr(value, "indptr") and hasattr(value, "indices") and hasattr(value, "tocsr"):
+    if hasattr(value, "tocsr") and hasattr(value, "nnz"):  # any scipy sparse format, hashed as CSR
         csr = value.tocsr()
         hasher = _header(f"sparse-csr:{np.dtype(csr.dtype).str}", csr.shape)
         for part in (csr.data, csr.indices, csr.indptr):
             hasher.update(np.ascontiguousarray(part))
         return Fingerprint(_dims(csr.shape), str(csr.dtype), hasher.hexdigest())
     array = as_array(value)
-    if array.dtype.hasobject:
-        hasher = _header(array.dtype.str, array.shape)
-        hasher.update(json.dumps(array.tolist(), default=repr).encode())
-        return Fingerprint(_dims(array.shape), _dtype_name(value, array), hasher.hexdigest())
-    array = np.ascontiguousarray(array)
     hasher = _header(array.dtype.str, array.shape)
     note = None
-    if array.nbytes <= limit_bytes or array.ndim == 0:
-        hasher.update(array)
+    # object cells are hashed as JSON text, ~8 bytes each counted; nbytes needs no copy of a strided view
+    if array.ndim == 0 or array.nbytes <= limit_bytes:
+        sample = array
     else:
         rows = np.unique(np.linspace(0, len(array) - 1, SAMPLE_ROWS).astype(np.int64))
-        hasher.update(np.ascontiguousarray(array[rows]))
+        sample = array[rows]
         note = (f"sha256 of the dtype, the shape and {len(rows)} evenly spaced rows of {len(array)} "
                 f"(the array is over {limit_bytes} bytes)")
+    if array.dtype.hasobject:
+        hasher.update(json.dumps(sample.tolist(), default=repr).encode())
+    else:
+        hasher.update(np.ascontiguousarray(sample))
     return Fingerprint(_dims(array.shape), _dtype_name(value, array), hasher.hexdigest(), note)
 
 
