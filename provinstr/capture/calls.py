@@ -140,6 +140,16 @@ def _capture(
     if activity is not None:  # started: whatever fails while preparing it, it is ended below
         with guard(f"capturing {rule.id}"):
             _prepare_activity(ctx, activity)
+    try:
+        return _run_and_record(rule, callee, ctx, activity, args, kwargs)
+    finally:
+        if ctx is not None:
+            ctx.caller = None  # a frame keeps every variable of the script alive (a kept exception too)
+
+
+def _run_and_record(rule: "Rule", callee: Callable, ctx: CallContext | None, activity: Activity | None,
+                    args: tuple, kwargs: dict) -> Any:
+    """Call the original exactly once and record what came of it; its result and exceptions pass through."""
     call_args, call_kwargs = (ctx.args, ctx.kwargs) if ctx is not None else (args, kwargs)
     try:
         result = callee(*call_args, **call_kwargs)
@@ -147,8 +157,6 @@ def _capture(
         if activity is not None:
             with guard(f"capturing {rule.id}"):
                 activity.end(error)
-        if ctx is not None:
-            ctx.caller = None  # a kept exception must not keep the script's frame alive
         raise
     if ctx is not None:
         with guard(f"capturing {rule.id}"):
@@ -156,8 +164,6 @@ def _capture(
     if activity is not None:  # already ended unless recording its results failed early
         with guard(f"capturing {rule.id}"):
             activity.end()
-    if ctx is not None:
-        ctx.caller = None  # a frame keeps every variable of the script alive
     return result
 
 

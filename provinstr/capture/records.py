@@ -28,14 +28,16 @@ import numpy as np
 from provinstr.capture.activity import ENTITY, safe_segment
 from provinstr.capture.nquads import IRI
 from provinstr.rules.model import normalise
+from provinstr.rules.options import HASH_LIMIT
 from provinstr.vocab import MLS, PI, PROV, RDF, RDFS
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.capture.run import Run
+    from provinstr.rules.model import Rule
 
 FINGERPRINT_VERSION = b"provinstr-array-v1"
 SAMPLE_ROWS = 4096
-DEFAULT_HASH_LIMIT = 256 * 1024 * 1024
+DEFAULT_HASH_LIMIT = int(HASH_LIMIT.default * 1024 * 1024)
 _ATTRIBUTE = (IRI(PROV.Entity), IRI(PI.Attribute))
 _DATASET = (ENTITY, IRI(PI.Dataset), IRI(MLS.Dataset))
 
@@ -115,6 +117,11 @@ class Fingerprint:
 def is_array_like(value: Any) -> bool:
     """Arrays, tensors, DataFrames, sparse matrices: what fingerprint() can hash."""
     return hasattr(value, "shape") and (hasattr(value, "dtype") or hasattr(value, "dtypes"))
+
+
+def hash_limit(rule: "Rule") -> int:
+    """The bytes above which a rule's data is fingerprinted from a sample (its hash_limit_mb option)."""
+    return int(rule.option(HASH_LIMIT.name) * 1024 * 1024)
 
 
 def fingerprint(value: Any, limit_bytes: int = DEFAULT_HASH_LIMIT) -> Fingerprint:

@@ -37,7 +37,12 @@ def all_declared_options() -> dict[str, tuple[Option, ...]]:
 
 
 @functools.lru_cache(maxsize=None)
+def rule_options(adapter: str | None) -> dict[str, Option]:
+    """Every option a rule of `adapter` may set, by name: the engine's and the adapter's."""
+    return {o.name: o for o in (*ENGINE_OPTIONS, *(declared_options(adapter) if adapter else ()))}
+
+
 def declared_default(adapter: str | None, name: str):
     """The declared default of option `name` for a rule of `adapter` (None if nobody declares it)."""
-    options = (*ENGINE_OPTIONS, *(declared_options(adapter) if adapter else ()))
-    return next((o.default for o in options if o.name == name), None)
+    option = rule_options(adapter).get(name)
+    return None if option is None else option.default

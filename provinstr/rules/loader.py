@@ -13,7 +13,6 @@ from typing import Any, Iterable, Sequence
 from provinstr.errors import RuleError
 from provinstr.rules import adapters
 from provinstr.rules.model import ACTIVITY_KINDS, ENTITY_KINDS, RECORD_KINDS, Rule, normalise
-from provinstr.rules.options import ENGINE_OPTIONS
 
 __all__ = ["RuleError", "builtin_rule_files", "load_rule_file", "load_rules", "rule_files", "rules_digest"]
 
@@ -291,13 +290,13 @@ class _Validator:
         value = self.table.get("options", {})
         if not isinstance(value, dict):
             raise self.fail(f"options must be a table like {{ save_model = true }}, not {_shown(value)}", "options")
-        declared = {o.name: o for o in (*ENGINE_OPTIONS, *(adapters.declared_options(adapter) if adapter else ()))}
+        declared = adapters.rule_options(adapter)
         owner = f"adapter {adapter}" if adapter else "a rule without an adapter"
         for name, setting in value.items():
             option = declared.get(name)
             if option is None:
-                close = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.6)
-                advice = f"did you mean {close[0]!r}?" if close else f"the options are {', '.join(sorted(declared))}"
+                close = _closest(name, declared)
+                advice = f"did you mean {close!r}?" if close else f"the options are {', '.join(sorted(declared))}"
                 raise RuleError(f"unknown option {name!r} for {owner}; {advice}", self.where.path,
                                 self.where.key_line(self.index, "options", name))
             problem = option.problem(setting)
@@ -331,9 +330,14 @@ def _project_files(project_dir: str | os.PathLike | None) -> list[Path]:
     return files
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def _closest(word: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = _closest(word, choices)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def _shown(value: Any) -> str:

@@ -32,6 +32,10 @@ class Option:
         return None if fits else f"must be {wanted}, not {value!r} ({type(value).__name__})"
 
 
+# The size above which an adapter fingerprints data from a sample of rows (capture/records.py).
+HASH_LIMIT = Option("hash_limit_mb", "number", 256,
+                    "arrays over this many MB are fingerprinted from a sample of rows, not hashed whole")
+
 # Options the capture engine itself reads, valid in any rule.
 ENGINE_OPTIONS = (
     Option("result_metric", "string", None,

@@ -4,14 +4,13 @@ This file only declares the adapter's rule options; the hooks (adapter.py) are i
 adapter = "keras" fires, i.e. after the user's script imported Keras.
 """
 
-from provinstr.rules.options import Option
+from provinstr.rules.options import HASH_LIMIT, Option
 
 OPTIONS = (
     Option("save_model", "bool", True,
            "save the trained model as .keras in the store (a background thread writes it after the fit)"),
     Option("per_batch", "bool", False, "record the metrics of every batch, not only of every epoch"),
-    Option("hash_limit_mb", "number", 256,
-           "arrays over this many MB are fingerprinted from a sample of rows, not hashed whole"),
+    HASH_LIMIT,
 )
 
 _LAZY = {

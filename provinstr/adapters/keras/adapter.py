@@ -19,7 +19,6 @@ from provinstr.capture.nquads import IRI
 from provinstr.capture.safety import guard
 from provinstr.vocab import MLS, PI, PROV, RDF, RDFS
 
-_MB = 1024 * 1024
 # The last Training of each model, and the model file it generated (for Test/Inference/save links).
 _trainings: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 _saved: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
@@ -95,7 +94,7 @@ class KerasAdapter(Adapter):
     def before_activity(self, ctx: CallContext, activity: Activity) -> None:
         model = ctx.receiver
         arguments = call_arguments(ctx)
-        limit = int(ctx.rule.option("hash_limit_mb") * _MB)
+        limit = records.hash_limit(ctx.rule)
         for role in ("x", "y"):
             datasets.record(activity, role, arguments.get(role), limit, name_of=ctx.name_of)
         if activity.kind == "Training":
@@ -153,7 +152,7 @@ class KerasAdapter(Adapter):
                 for name, value in _named_results(ctx.receiver, result).items():
                     activity.metric(name, value)
         elif activity.kind == "Inference" and result is not None:
-            limit = int(ctx.rule.option("hash_limit_mb") * _MB)
+            limit = records.hash_limit(ctx.rule)
             datasets.record(activity, "predictions", result, limit, generated=True)
 
     def _save_trained(self, ctx: CallContext, training: Activity) -> None:

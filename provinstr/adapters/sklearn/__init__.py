@@ -4,14 +4,13 @@ This file only declares the adapter's rule options; the hooks (adapter.py) are i
 adapter = "sklearn" fires, i.e. after the user's script imported scikit-learn.
 """
 
-from provinstr.rules.options import Option
+from provinstr.rules.options import HASH_LIMIT, Option
 
 OPTIONS = (
     Option("metrics", "names", {}, "fitted attribute -> metric name recorded after fit (e.g. n_iter_ -> n_iter)"),
     Option("epoch_metrics", "names", {},
            "fitted per-iteration attribute -> metric name recorded per epoch (e.g. loss_curve_ -> loss)"),
-    Option("hash_limit_mb", "number", 256,
-           "arrays over this many MB are fingerprinted from a sample of rows, not hashed whole"),
+    HASH_LIMIT,
 )
 
 

@@ -21,6 +21,7 @@ from provinstr.vocab import PI, PROV, RDF
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.capture.activity import Activity
     from provinstr.capture.run import Run
+    from provinstr.rules.model import Rule
 
 # Arguments of fit/score/predict, of cross-validation and of sklearn.metrics functions that are data,
 # fingerprinted as pi:Dataset.
@@ -31,7 +32,6 @@ CANDIDATE_COLUMNS = ("mean_test_", "std_test_", "rank_test_", "mean_train_", "st
 # cross_validate() result keys recorded per fold (the fitted estimators and indices are not values).
 FOLD_KEYS = ("test_", "train_", "fit_time", "score_time")
 _SCALARS = (str, int, float, bool)
-_MB = 1024 * 1024
 
 
 class SklearnAdapter(Adapter):
@@ -65,7 +65,7 @@ class SklearnAdapter(Adapter):
             activity.used(estimator_node(ctx.run, estimator))
             if activity.kind == "Training":
                 activity.hyperparameters(parameters(estimator))
-        limit = int(ctx.rule.option("hash_limit_mb") * _MB)
+        limit = records.hash_limit(ctx.rule)
         for role in DATA_ARGUMENTS:
             value = arguments.get(role)
             if value is not None and _is_data(value):
@@ -82,12 +82,12 @@ class SklearnAdapter(Adapter):
                 record_score(activity, getattr(ctx.callee, "__name__", "score"), result)
             return
         if activity.kind == "Training":
-            record_fitted(activity, estimator, ctx.rule.options)
+            record_fitted(activity, estimator, ctx.rule)
         elif activity.kind == "Test":
             activity.metric("score", _jsonable(result))
         if result is estimator or result is None or activity.kind == "Test":
             return
-        limit = int(ctx.rule.option("hash_limit_mb") * _MB)
+        limit = records.hash_limit(ctx.rule)
         parts = enumerate(result) if isinstance(result, tuple) else [(None, result)]
         for index, part in parts:  # e.g. GaussianProcessRegressor.predict(X, return_std=True) gives two
             if not _is_data(part):
@@ -189,15 +189,15 @@ def record_folds(activity: "Activity", result: Any) -> None:
 
 
 # -- what fit learnt ----------------------------------------------------------------------------
-def record_fitted(activity: "Activity", estimator: Any, options: Mapping[str, Any]) -> None:
+def record_fitted(activity: "Activity", estimator: Any, rule: "Rule") -> None:
     """Fitted attributes as metrics (per epoch for curves), and a search's choice and candidates."""
-    for attribute, name in options.get("metrics", {}).items():
+    for attribute, name in rule.option("metrics").items():
         value = getattr(estimator, attribute, None)
         if isinstance(value, np.ndarray) and value.size == 1:
             value = value.item()  # LogisticRegression.n_iter_ is [37] for a binary or multinomial fit
         if value is not None:
             activity.metric(name, _jsonable(value))
-    for attribute, name in options.get("epoch_metrics", {}).items():
+    for attribute, name in rule.option("epoch_metrics").items():
         for epoch, value in enumerate(getattr(estimator, attribute, None) or ()):
             activity.metric(name, plain_value(value), epoch=epoch)
     best = getattr(estimator, "best_params_", None)
