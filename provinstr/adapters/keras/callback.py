@@ -259,19 +259,16 @@ class KerasSteering:
 
     def __init__(self, capture: CaptureCallback) -> None:
         self.capture = capture
-        self.changed: set[str] = set()
 
     def read(self, name: str) -> Any:
-        value = read_hyperparameter(self.capture.model.optimizer, name)
-        if name == "learning_rate" and name in self.changed:
-            self.capture.rate = value  # the rate it set: check() compares the next read with it
-        return value
+        return read_hyperparameter(self.capture.model.optimizer, name)
 
     def set(self, name: str, value: Any) -> None:
         set_hyperparameter(self.capture.model.optimizer, name, value)
-        self.changed.add(name)
 
     def record(self, name: str, old: Any, new: Any, epoch: int, trigger: str, agent: str | None) -> str:
+        if name == "learning_rate":
+            self.capture.rate = new  # the rate it set: check() compares the next read with it
         return record_adaptation(self.capture.training, name, old, new, epoch, trigger, agent)
 
 
