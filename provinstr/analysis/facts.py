@@ -23,7 +23,7 @@ class AnalysisError(StoreError):
 
 
 # Logged every epoch but not a score: no "best" epoch for these.
-NOT_SCORED = frozenset({"learning_rate", "lr", "epoch_seconds"})
+NOT_SCORED = frozenset({"learning_rate", "lr", "epoch_seconds", "steps"})
 
 
 def higher_is_better(metric: str) -> bool:

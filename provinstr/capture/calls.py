@@ -38,6 +38,7 @@ def activate(rules: Iterable["Rule"], filename: str | None = None) -> None:
     global _filename
     for rule in rules:
         _rules.setdefault(rule.id, rule)
+    _hooks.clear()
     if filename is not None:
         _filename = filename
 
@@ -50,6 +51,11 @@ def wrap(
     `line` is the call's line in the user's source; `name` the normalised qualified name the
     rewriter resolved for it (e.g. "keras.layers.Conv2D"), when it could.
     """
+    fast = _hooks.get(rule_ids)
+    if fast is None:
+        fast = _hooks[rule_ids] = _hook_rule(rule_ids)  # type: ignore[index]
+    if fast:
+        return fast(callee)
     rule = None
     receiver = getattr(callee, "__self__", None)
     with guard("matching a capture rule"):
@@ -57,6 +63,41 @@ def wrap(
     if rule is None:
         return callee
     return functools.partial(_call, rule, callee, receiver, line, name)
+
+
+class _HookRule:
+    """A record = "hook" rule on the per-step path: the receiver's type checked once per type, then the adapter."""
+
+    __slots__ = ("rule", "adapter", "fits")
+
+    def __init__(self, rule: "Rule") -> None:
+        self.rule, self.adapter, self.fits = rule, get_adapter(rule.adapter), {}
+
+    def __call__(self, callee: Callable) -> Callable:
+        receiver = getattr(callee, "__self__", None)
+        try:
+            fits = self.fits.get(type(receiver))
+            if fits is None:
+                fits = self.fits[type(receiver)] = receiver_matches(receiver, self.rule.receivers)
+            return self.adapter.hook(self.rule, callee, receiver) if fits else callee
+        except Exception as error:  # noqa: BLE001 - the call runs untouched
+            from provinstr.capture.safety import report
+
+            report(error, f"capturing {self.rule.id}")
+            return callee
+
+
+_hooks: dict[Any, Any] = {}  # rule ids -> their _HookRule when they are one hook rule, else False
+
+
+def _hook_rule(rule_ids: Any) -> "_HookRule | bool":
+    ids = (rule_ids,) if isinstance(rule_ids, str) else rule_ids
+    rules = [_rules.get(rule_id) for rule_id in ids]
+    if len(rules) != 1 or rules[0] is None or rules[0].record != "hook":
+        return False
+    with guard("matching a capture rule"):
+        return _HookRule(rules[0])
+    return False
 
 
 def _select(callee: Callable, receiver: Any, rule_ids: tuple[str, ...]) -> "Rule | None":

@@ -97,6 +97,20 @@ class Adapter:
     def on_model(self, ctx: CallContext, result: Any, node: str) -> None:
         """After a model was saved and recorded as `node`."""
 
+    def hook(self, rule: "Rule", callee: Callable, receiver: Any) -> Callable:
+        """For record = "hook" rules (per-step calls such as loss.backward()): what to call instead of
+        `callee`, on the training thread with no engine in between; `callee` itself to leave it alone."""
+        return callee
+
+    def epoch_loop(self, rule: "Rule", line: int, name: str, kind: str, planned: int | None = None) -> Any:
+        """For record = "epochs" rules: an observer of this loop's epochs (capture.epochs.EpochObserver),
+        or None to let the loop run untouched. `kind` is "for" or "while"; `name` the loop variable;
+        `planned` how many epochs the loop's iterable holds, when it says (a range, a list)."""
+        return None
+
+    def on_value(self, rule: "Rule", name: str, value: Any, line: int) -> None:
+        """For record = "values" rules: the script just assigned `value` to `name` (per batch, in some loops)."""
+
 
 _BASE = Adapter()
 _loaded: dict[str, Adapter] = {}

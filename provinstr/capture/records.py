@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import sys
 import weakref
 from dataclasses import dataclass
@@ -209,3 +210,22 @@ def described_dataset(run: "Run", node: str, name: str, facts: Iterable[tuple[st
     run.emit(node, [*((RDF.type, t) for t in _DATASET), (PI.name, name), (RDFS.label, name), *facts])
     return node
 
+
+
+# -- files ------------------------------------------------------------------------------------------
+def file_sha256(path: "str | os.PathLike") -> str | None:
+    """The sha256 of a file's bytes (None when it is not a file)."""
+    if not os.path.isfile(path):
+        return None
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def file_facts(run: "Run", node: str, path: "str | os.PathLike") -> str | None:
+    """A saved file's prov:atLocation (absolute path) and pi:sha256 on `node`; returns the digest."""
+    digest = file_sha256(path)
+    run.emit(node, [(PROV.atLocation, os.path.abspath(path)), (PI.sha256, digest)])
+    return digest

@@ -65,6 +65,7 @@ class Run(Activity):
         self._lock = threading.Lock()
         self._ending = False
         self._finishers: list[Callable[[], None]] = []
+        self.error: BaseException | None = None
         self.recorder: Recorder | None = None
         self.store = None
         super().__init__(self, "Run", label=self.name, iri=f"{RUN_BASE}{self.id}")
@@ -231,6 +232,7 @@ class Run(Activity):
             if self._ending or self.recorder is None:
                 return
             self._ending = True
+        self.error = error  # what the finishers see: the run ends because of it (None: it completed)
         unfinished = None  # reported once everything is written (strict mode raises it)
         for finish in self._finishers:
             try:

@@ -15,7 +15,7 @@ from provinstr.rules.loader import rules_digest
 from provinstr.rules.model import Rule
 
 CACHE_ENV = "PROVINSTR_CACHE"  # a folder; "off" disables the cache
-_FORMAT = 2  # bump when Match changes, or which calls a plan matches (2: no qualified name through a call)
+_FORMAT = 3  # bump when Match changes, or which calls a plan matches (2: no qualified name through a call; 3: kind)
 
 
 def folder() -> Path | None:
@@ -40,7 +40,7 @@ def load(source: str, rules: Sequence[Rule], filename: str) -> Plan | None:
         return None
     try:
         data = json.loads((where / f"{key(source, rules)}.json").read_text(encoding="utf-8"))
-        matches = tuple(Match(*m[:4], tuple(m[4]), m[5], m[6]) for m in data["matches"])
+        matches = tuple(Match(*m[:4], tuple(m[4]), m[5], m[6], m[7]) for m in data["matches"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return Plan(filename, matches)
@@ -51,7 +51,8 @@ def store(source: str, rules: Sequence[Rule], plan: Plan) -> None:
     where = folder()
     if where is None:
         return
-    rows = [[m.line, m.column, m.end_line, m.end_column, list(m.rule_ids), m.name, m.callee] for m in plan.matches]
+    rows = [[m.line, m.column, m.end_line, m.end_column, list(m.rule_ids), m.name, m.callee, m.kind]
+            for m in plan.matches]
     try:
         where.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=where, suffix=".tmp", delete=False, encoding="utf-8") as handle:

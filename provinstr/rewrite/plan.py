@@ -21,8 +21,9 @@ class Match:
     end_line: int
     end_column: int
     rule_ids: tuple[str, ...]
-    name: str  # normalised qualified name (call rules), method name or user function name
-    callee: str  # the callee as written, for --explain
+    name: str  # normalised qualified name (call rules), method name, user function name, or the loop's/assigned names
+    callee: str  # the callee as written (or what the loop or assignment is), for --explain
+    kind: str = "call"  # "call" (the callee's position), "loop"/"while" (the iterable's/test's), "value" (the statement's)
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,12 @@ def make_plan(source: str, rules: Sequence[Rule], filename: str = "<string>") ->
     """
     from provinstr.rewrite import quickplan
 
+    from provinstr.rewrite import loops
+
     matches = quickplan.find_matches(source, rules)
     if matches is None:
         matches = libcst_matches(source, rules)
+    matches = [*matches, *loops.find(source, rules)]
     return Plan(filename, tuple(sorted(matches, key=lambda m: (m.line, m.column, -m.end_line, -m.end_column))))
 
 
@@ -95,7 +99,8 @@ def explain(plan: Plan, rules: Sequence[Rule]) -> str:
         return f"{plan.filename}: no call matches a rule; the script runs unchanged (the run itself is recorded)"
     lines = [f"{plan.filename}: {len(plan.matches)} call(s) will be captured"]
     for match in plan.matches:
-        lines.append(f"{plan.filename}:{match.line}: {match.callee}(...)  [{match.name}]")
+        what = f"{match.callee}(...)" if match.kind == "call" else match.callee
+        lines.append(f"{plan.filename}:{match.line}: {what}  [{match.name}]")
         for rule_id in match.rule_ids:
             rule = by_id[rule_id]
             lines.append(f"    rule {rule.id} ({rule.origin}): {_what(rule)}; captures {_captures(rule)}")
@@ -105,6 +110,10 @@ def explain(plan: Plan, rules: Sequence[Rule]) -> str:
 def _what(rule: Rule) -> str:
     if rule.record == "component":
         what = f"a component pi:{rule.entity or 'Component'}"
+    elif rule.record == "epochs":
+        what = "an epoch loop (each iteration is an epoch)"
+    elif rule.record == "values":
+        what = "the epoch's values (each assigned value, as the script names it)"
     elif rule.record == "activity":
         what = f"an activity pi:{rule.activity}" + (f" labelled {rule.label!r}" if rule.label else "")
     else:

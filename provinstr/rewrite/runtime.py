@@ -7,8 +7,9 @@ from typing import Sequence
 
 from provinstr.capture.calls import activate as _activate_rules
 from provinstr.capture.calls import wrap
+from provinstr.capture.epochs import loop, loop_test, value
 
-__all__ = ["activate", "wrap"]
+__all__ = ["activate", "loop", "loop_test", "value", "wrap"]
 
 
 def activate(rule_files: Sequence[str] = (), script: str | None = None) -> None:

@@ -13,12 +13,22 @@ IMPORT_LINE = "import provinstr.rewrite.runtime as {helper}; {helper}.activate({
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def wrapper_prefix() -> str:
-    return f"{HELPER}.wrap("
+# What each kind of match calls: a callee is wrapped, a for loop's iterable and a while loop's test
+# pass through the engine, an assignment's names are handed over after the statement.
+_HELPERS = {"call": "wrap", "loop": "loop", "while": "loop_test", "value": "value"}
+
+
+def wrapper_prefix(match: Match | None = None) -> str:
+    return f"{HELPER}.{_HELPERS[match.kind if match else 'call']}("
 
 
 def wrapper_suffix(match: Match) -> str:
     return f", {match.rule_ids!r}, {match.line}, {match.name!r})"
+
+
+def value_call(match: Match) -> str:
+    """`; __provinstr__.value(("rule",), LINE, "a,b", a, b)`: the statement's values, right after it."""
+    return f"; {HELPER}.value({match.rule_ids!r}, {match.line}, {match.name!r}, {', '.join(match.name.split(','))})"
 
 
 def rewrite_source(source: str, plan: Plan, rule_files: Sequence[str] = ()) -> str:
@@ -32,8 +42,11 @@ def rewrite_source(source: str, plan: Plan, rule_files: Sequence[str] = ()) -> s
     for match in plan.matches:
         start = offsets[match.line - 1] + match.column
         end = offsets[match.end_line - 1] + match.end_column
+        if match.kind == "value":
+            edits.append((end, 0, -start, value_call(match)))  # type: ignore[arg-type]
+            continue
         # At one position, closing text goes before opening text, and longer callees open first.
-        edits.append((start, 1, -end, wrapper_prefix()))  # type: ignore[arg-type]
+        edits.append((start, 1, -end, wrapper_prefix(match)))  # type: ignore[arg-type]
         edits.append((end, 0, -start, wrapper_suffix(match)))  # type: ignore[arg-type]
     pieces = []
     last = 0
@@ -57,15 +70,15 @@ def instrument(tree: ast.Module, plan: Plan, source: str) -> int:
     callee's position, so line numbers and columns in tracebacks are the original's. Returns how many."""
     byte_columns = _ByteColumns(source)
     wanted = {
-        (m.line, byte_columns(m.line, m.column), m.end_line, byte_columns(m.end_line, m.end_column)): m
+        (m.kind, m.line, byte_columns(m.line, m.column), m.end_line, byte_columns(m.end_line, m.end_column)): m
         for m in plan.matches
     }
-    wrapped = 0
+    wrapped = _instrument_loops(tree, wanted)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        match = wanted.get((func.lineno, func.col_offset, func.end_lineno, func.end_col_offset))
+        match = wanted.get(("call", func.lineno, func.col_offset, func.end_lineno, func.end_col_offset))
         if match is None:
             continue
         helper = ast.Attribute(ast.Name(HELPER, ast.Load()), "wrap", ast.Load())
@@ -75,6 +88,49 @@ def instrument(tree: ast.Module, plan: Plan, source: str) -> int:
             ast.copy_location(new, func)
         wrapped += 1
     return wrapped
+
+
+def _position(kind: str, node: ast.AST) -> tuple:
+    return (kind, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+
+
+def _helper_call(function: str, match: Match, where: ast.AST, first: ast.expr | None = None,
+                 rest: list[ast.expr] = ()) -> ast.Call:  # type: ignore[assignment]
+    """`__provinstr__.<function>([first,] ids, line, name, *rest)`, every new node at `where`'s position."""
+    helper = ast.Attribute(ast.Name(HELPER, ast.Load()), function, ast.Load())
+    ids = ast.Tuple([ast.Constant(rule_id) for rule_id in match.rule_ids], ast.Load())
+    constants = [ast.Constant(match.line), ast.Constant(match.name)]
+    call = ast.Call(helper, [*([first] if first is not None else []), ids, *constants, *rest], [])
+    for new in (call, helper, helper.value, ids, *ids.elts, *constants, *rest):
+        ast.copy_location(new, where)
+    return call
+
+
+def _instrument_loops(tree: ast.Module, wanted: dict) -> int:
+    """Epoch loops' iterables and tests through the engine; after each matched assignment, its values."""
+    done = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For) and (match := wanted.get(_position("loop", node.iter))):
+            node.iter = _helper_call("loop", match, node.iter, node.iter)
+            done += 1
+        elif isinstance(node, ast.While) and (match := wanted.get(_position("while", node.test))):
+            node.test = _helper_call("loop_test", match, node.test, node.test)
+            done += 1
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+                continue
+            for index in range(len(block) - 1, -1, -1):
+                statement = block[index]
+                start = (statement.lineno, statement.col_offset, statement.end_lineno, statement.end_col_offset)
+                match = wanted.get(("value", *start))
+                if match is None:
+                    continue
+                loads: list[ast.expr] = [ast.Name(name, ast.Load()) for name in match.name.split(",")]
+                call = _helper_call("value", match, statement, rest=loads)
+                block.insert(index + 1, ast.copy_location(ast.Expr(call), statement))
+                done += 1
+    return done
 
 
 def _line_offsets(source: str) -> list[int]:

@@ -14,7 +14,9 @@ from provinstr.rules.options import ENGINE_OPTIONS, Option
 # name used in rule files -> the package holding that adapter (`OPTIONS` declared, `ADAPTER` on first use).
 ADAPTER_PACKAGES = {
     "keras": "provinstr.adapters.keras",
+    "python": "provinstr.adapters.python",
     "sklearn": "provinstr.adapters.sklearn",
+    "torch": "provinstr.adapters.torch",
 }
 
 

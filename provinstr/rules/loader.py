@@ -18,12 +18,13 @@ __all__ = ["RuleError", "builtin_rule_files", "load_rule_file", "load_rules", "r
 
 # Every key a [[rule]] table may hold (the contract of docs/rules.md).
 RULE_KEYS = (
-    "id", "calls", "method", "receivers", "functions", "record", "entity", "activity",
+    "id", "calls", "method", "receivers", "functions", "loops", "assigns", "record", "entity", "activity",
     "label", "capture", "adapter", "options", "enabled",
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _PATTERN = re.compile(r"^[\w.*?\[\]!-]+$")
+_NAME_PATTERN = re.compile(r"^[\w*?\[\]!-]+$")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -74,7 +75,7 @@ def load_rule_file(path: str | os.PathLike) -> list[Rule]:
 
 def rules_digest(rules: Sequence[Rule]) -> str:
     """A digest of everything the rewriting depends on in these rules (for cache keys)."""
-    text = repr([(r.id, r.record, r.calls, r.method, r.receivers, r.functions) for r in rules])
+    text = repr([(r.id, r.record, r.calls, r.method, r.receivers, r.functions, r.loops, r.assigns) for r in rules])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -189,10 +190,16 @@ class _Validator:
         if receivers and not method:
             raise self.fail("receivers without a method; add method = \"name\"", "receivers")
         functions = self.names("functions", _IDENTIFIER, "a function name")
-        if not (calls or method or functions):
+        loops = self.names("loops", _NAME_PATTERN, "a name pattern such as \"*epoch*\"")
+        assigns = self.names("assigns", _NAME_PATTERN, "a name pattern such as \"val_*\"")
+        if not (calls or method or functions or loops or assigns):
             raise self.fail("matches nothing; add calls = [...], method = \"...\" with receivers, "
-                            "or functions = [...]")
+                            "functions = [...], loops = [...] or assigns = [...]")
         record = self.record()
+        for key, kind in (("loops", "epochs"), ("assigns", "values")):
+            if (key in self.table) != (record == kind):
+                raise self.fail(f"{key} = [...] goes with record = \"{kind}\" (and only with it)",
+                                key if key in self.table else "record")
         entity = self.choice("entity", ENTITY_KINDS)
         activity = self.choice("activity", ACTIVITY_KINDS)
         if entity is not None and record != "component":
@@ -213,6 +220,8 @@ class _Validator:
             method=method,
             receivers=receivers,
             functions=functions,
+            loops=loops,
+            assigns=assigns,
             entity=entity,
             activity=(activity or "Transformation") if record == "activity" else None,
             label=label,

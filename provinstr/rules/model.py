@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-# What a matched call is.
-RECORD_KINDS = ("component", "activity", "configuration", "model")
+# What a matched call is; "epochs" marks loops, "values" assignments, "hook" a per-step call the adapter handles.
+RECORD_KINDS = ("component", "activity", "configuration", "model", "hook", "epochs", "values")
 # The pi: activity classes a rule may name.
 ACTIVITY_KINDS = ("Training", "Test", "Inference", "Transformation")
 # The pi: entity classes a component rule may name.
@@ -25,6 +25,8 @@ class Rule:
     method: str | None = None  # a method name, matched by spelling; the receiver is checked at run time
     receivers: tuple[str, ...] = ()  # qualified class names the method's receiver must be an instance of
     functions: tuple[str, ...] = ()  # the user's own functions, by name (e.g. "dense_block")
+    loops: tuple[str, ...] = ()  # name patterns: a loop naming one (target, iterable or test) is an epoch loop
+    assigns: tuple[str, ...] = ()  # name patterns: assignments to these names are the epoch's values
     entity: str | None = None  # for components: a pi: entity class in ENTITY_KINDS
     activity: str | None = None  # for activities: a pi: activity class in ACTIVITY_KINDS
     label: str | None = None  # rdfs:label of the activity (default: the callable's name)
@@ -41,6 +43,14 @@ class Rule:
     def matches_name(self, qualified_name: str) -> bool:
         """True when a call's (normalised) qualified name matches one of the `calls` patterns."""
         return any(fnmatchcase(qualified_name, pattern) for pattern in self.calls)
+
+    def matches_loop(self, names: "Iterable[str]") -> bool:
+        """True when one of the names a loop mentions matches a `loops` pattern (case-insensitive)."""
+        return any(fnmatchcase(name.lower(), pattern.lower()) for name in names for pattern in self.loops)
+
+    def matches_assign(self, name: str) -> bool:
+        """True when an assigned name matches an `assigns` pattern (case-insensitive)."""
+        return any(fnmatchcase(name.lower(), pattern.lower()) for pattern in self.assigns)
 
     def option(self, name: str) -> Any:
         """The rule's setting of an option, else the default its adapter (or the engine) declares."""
