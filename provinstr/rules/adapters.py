@@ -15,7 +15,6 @@ from provinstr.rules.options import ENGINE_OPTIONS, Option
 ADAPTER_PACKAGES = {
     "keras": "provinstr.adapters.keras",
     "python": "provinstr.adapters.python",
-    "python": "provinstr.adapters.python",
     "sklearn": "provinstr.adapters.sklearn",
     "torch": "provinstr.adapters.torch",
 }
