@@ -113,6 +113,8 @@ def test_a_run_with_secrets_in_argv_hyperparameters_and_attributes_stores_and_ex
         "db": f"postgres://u:{REDACTED}@h/db",               # the URL keeps its user and host
         "note": f"use {REDACTED} here",                      # the project's pattern
         "config": json.dumps({"client_secret": REDACTED, "layers": 2}),
+        "password": REDACTED,                                # an argparse option (a run hyperparameter)
+        "extra": json.dumps([f"GITHUB_TOKEN={REDACTED}"]),   # argparse's nargs="*" leftovers
     }
     # what is not secret is recorded as before
     assert set(store.query("SELECT ?v { GRAPH ?g { ?n pi:name 'epochs' ; prov:value ?v } }")) == {(2,)}

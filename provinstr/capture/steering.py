@@ -27,9 +27,10 @@ from typing import Any
 FOLDER = "steer"
 TRIGGER = "user"
 PENDING, APPLIED, REFUSED, EXPIRED = "pending", "applied", "refused", "expired"
-# Values a running fit can change between epochs (optimizer settings read at every step).
+# Values a running fit can change between epochs (optimizer settings read at every step), as Keras
+# names them and as PyTorch's param groups do (lr, eps, dampening ...; PyTorch also takes learning_rate).
 ADJUSTABLE = ("learning_rate", "momentum", "weight_decay", "beta_1", "beta_2", "epsilon", "rho",
-              "clipnorm", "clipvalue")
+              "clipnorm", "clipvalue", "lr", "eps", "dampening", "alpha", "lr_decay")
 
 
 def folder(store_path: str | os.PathLike, run_id: str) -> Path:

@@ -63,9 +63,9 @@ class TorchAdapter(Adapter):
 
     def _watch_loader(self, ctx: CallContext, loader: Any) -> None:
         """The loader tells the running loop when it is iterated (once per epoch, not per batch)."""
-        dataset = loader.dataset
-        name = ctx.name_of(loader, "loader")
-        SESSION.names[loader] = (name, ctx.name_of(dataset, f"{name}.dataset"))
+        # `train_loader = DataLoader(...)` binds the name only after the call: it is looked up when the
+        # loader is first described, in the frame that built it (kept until then).
+        SESSION.names[loader] = _Names(ctx.caller)
         original = loader._get_iterator
 
         def _get_iterator() -> Any:
@@ -136,6 +136,21 @@ class TorchAdapter(Adapter):
             SESSION.loaded.append(node)
         run = ctx.run
         run.emit(node, [(RDF.type, IRI(PROV.Entity))])
+
+
+class _Names:
+    """What the script named a loader and its dataset, read once from the frame that built the loader."""
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+
+    def __call__(self, loader: Any) -> tuple[str, str]:
+        frame, self.frame = self.frame, None
+        if frame is None:
+            return "loader", "dataset"
+        context = CallContext(None, None, None, (), {}, None, None, None, caller=frame)  # type: ignore[arg-type]
+        name = context.name_of(loader, "loader")
+        return name, context.name_of(getattr(loader, "dataset", None), f"{name}.dataset")
 
 
 ADAPTER = TorchAdapter()

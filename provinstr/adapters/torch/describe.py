@@ -102,7 +102,7 @@ def record_module(run: "Run", module: Any, path: str) -> str:
         records.remember(module, node)
         for name, value in module_arguments(module).items():
             records.attribute(run, node, name, value)
-    own, trainable = parameter_counts(module, recurse=False)
+    own, trainable = parameter_counts(module, recurse=path == "model")  # the model: all it holds
     run.emit(node, [(RDFS.label, path), (PI.name, path)])
     records.attribute(run, node, "parameters", own)
     records.attribute(run, node, "trainable_parameters", trainable)
@@ -210,17 +210,17 @@ def loader_settings(loader: Any) -> dict[str, Any]:
 SAMPLE_ITEMS = 64  # a map-style dataset is fingerprinted from this many evenly spaced items
 
 
-def record_dataset(run: "Run", dataset: Any, name: str, limit_bytes: int) -> str | None:
-    """A DataLoader's dataset as a pi:Dataset: in-memory tensors by their fingerprint (one node per tensor
-    is not needed: the TensorDataset's tensors hash together), a map-style dataset by its class, length and
-    a sample fingerprint, an iterable dataset by its class only (never consumed)."""
+def record_dataset(run: "Run", dataset: Any, name: str, limit_bytes: int) -> list[str]:
+    """A DataLoader's dataset as pi:Datasets (the nodes returned): a TensorDataset as the fingerprint of
+    each tensor and a node holding them (prov:hadMember), a map-style dataset by its class, length and a
+    sample fingerprint, an iterable dataset by its class only (never consumed)."""
     tensors = getattr(dataset, "tensors", None)
     if isinstance(tensors, (tuple, list)) and tensors and all(records.is_array_like(t) for t in tensors):
         nodes = [records.dataset(run, tensor, f"{name}.tensors[{index}]", limit_bytes)
                  for index, tensor in enumerate(tensors)]
-        return nodes[0] if len(nodes) == 1 else _group(run, dataset, name, nodes)
+        return [_group(run, dataset, name, nodes), *nodes]
     if records.is_array_like(dataset):
-        return records.dataset(run, dataset, name, limit_bytes)
+        return [records.dataset(run, dataset, name, limit_bytes)]
     kind = public_class(dataset)
     facts: list[tuple[str, Any]] = [(PI.valueType, kind)]
     length = None
@@ -230,12 +230,12 @@ def record_dataset(run: "Run", dataset: Any, name: str, limit_bytes: int) -> str
         except TypeError:
             length = None
     if length is None:
-        return records.described_dataset(run, run.new_iri("dataset"), name,
-                                         [*facts, (RDFS.comment, "an iterable dataset: described, not read")])
+        return [records.described_dataset(run, run.new_iri("dataset"), name,
+                                          [*facts, (RDFS.comment, "an iterable dataset: described, not read")])]
     facts.append((PI.cardinality, length))
     digest, note = sample_digest(dataset, length)
     facts += [(PI.sha256, digest), (RDFS.comment, note)]
-    return records.described_dataset(run, run.new_iri("dataset"), name, facts)
+    return [records.described_dataset(run, run.new_iri("dataset"), name, facts)]
 
 
 def _group(run: "Run", dataset: Any, name: str, parts: Iterable[str]) -> str:

@@ -53,8 +53,8 @@ class Session:
         self.losses: list = []  # loss modules the script built (torch.loss rule)
         self.loaded: list[str] = []  # model files loaded, for the next activity to use
         self.saved: dict[str, str] = {}  # absolute path -> the pi:Model node of a file torch.save wrote
-        # DataLoader -> (its name in the script, its dataset's name): what the script called them
-        self.names: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
+        # DataLoader -> what tells its name and its dataset's in the script (adapter._Names)
+        self.names: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
         self.runs: set[str] = set()  # runs whose end this session hears of
         self.thread = threading.main_thread()
 
@@ -310,9 +310,9 @@ class TorchTraining:
                 if dataset is not None:
                     from provinstr.adapters.torch.adapter import hash_limit
 
-                    names = self.session.names.get(loader) or ("", "")
-                    data = describe.record_dataset(self.run, dataset, names[1] or "dataset", hash_limit())
-                    if data is not None:
+                    namer = self.session.names.pop(loader, None)
+                    _, name = namer(loader) if namer is not None else ("loader", "dataset")
+                    for data in describe.record_dataset(self.run, dataset, name, hash_limit()):
                         self.activity.used(data)
                         self.run.emit(node, [(PROV.used, IRI(data))])
             if training:

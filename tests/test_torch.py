@@ -1,0 +1,230 @@
+"""Zero-edit PyTorch capture: real training scripts in tests/data/torch, run under `python` and `provinstr run`.
+
+Each script writes what it computed itself (losses, validation values, rates, final weights) to a
+JSON file; the store must hold the same, and the training must be bit-identical with and without capture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import provinstr
+from fingerprints import documented_sha256
+
+pytest.importorskip("torch")  # installed by `make test` (torch==2.13.0, the CPU build)
+
+DATA = Path(__file__).resolve().parent / "data" / "torch"
+
+
+def run_both(tmp_path: Path, cli, script: str, *args: str, env: dict | None = None):
+    """The script under `python` and under `provinstr run`: (plain, captured) CompletedProcess and JSON."""
+    env = {"PROVINSTR_STRICT": "1", **(env or {})}
+    plain = subprocess.run([sys.executable, str(DATA / script), *args, str(tmp_path / "plain.json")],
+                           cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    captured = cli("run", str(DATA / script), *args, str(tmp_path / "captured.json"), cwd=tmp_path, env=env)
+    return plain, captured
+
+
+def seen(tmp_path: Path, which: str) -> dict:
+    return json.loads((tmp_path / f"{which}.json").read_text())
+
+
+def store_of(tmp_path: Path):
+    store = provinstr.open_store(tmp_path / ".provinstr")
+    return store, store.runs()[-1]
+
+
+def rows(store, run, sparql: str) -> list[dict]:
+    return store.query(sparql, run=run.id).dicts()
+
+
+def per_epoch(store, run, name: str) -> list:
+    found = rows(store, run, f"""SELECT ?epoch ?value WHERE {{ ?t a pi:Training ; prov:generated ?m .
+        ?m a pi:Metric ; pi:name "{name}" ; pi:epoch ?epoch ; prov:value ?value }} ORDER BY ?epoch""")
+    assert [r["epoch"] for r in found] == list(range(len(found)))
+    return [r["value"] for r in found]
+
+
+def hyperparameters(store, run) -> dict:
+    return {r["name"]: r["value"] for r in rows(store, run, """SELECT ?name ?value WHERE {
+        ?t a pi:Training ; prov:used ?h . ?h a pi:Hyperparameter ; pi:name ?name ; prov:value ?value }""")}
+
+
+def adaptations(store, run) -> list[tuple]:
+    return [(r["epoch"], r["old"], r["new"], r["trigger"]) for r in rows(store, run, """
+        SELECT ?epoch ?old ?new ?trigger WHERE { ?t a pi:Training ; prov:wasInformedBy ?a .
+          ?a a pi:Adaptation ; pi:epoch ?epoch ; pi:trigger ?trigger ; prov:used ?o ; prov:generated ?n .
+          ?o pi:name "lr" ; prov:value ?old . ?n pi:name "lr" ; prov:value ?new } ORDER BY ?epoch""")]
+
+
+def close(values, expected, tolerance=1e-6):
+    return len(values) == len(expected) and all(abs(a - b) <= tolerance * max(1.0, abs(b))
+                                                for a, b in zip(values, expected))
+
+
+# -- a flat loop --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def flat(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("flat")
+    from conftest import provinstr_cli
+
+    plain, captured = run_both(tmp_path, provinstr_cli, "flat.py")
+    assert plain.returncode == 0, plain.stderr
+    assert captured.returncode == 0, captured.stderr
+    return tmp_path, plain, captured
+
+
+def test_a_flat_loop_trains_bit_identically_and_prints_the_same(flat):
+    tmp_path, plain, captured = flat
+    assert captured.stdout == plain.stdout
+    assert seen(tmp_path, "captured")["weights"] == seen(tmp_path, "plain")["weights"]
+
+
+def test_a_flat_loop_records_each_epoch_as_the_script_computed_it(flat):
+    tmp_path, _, _ = flat
+    store, run = store_of(tmp_path)
+    script = seen(tmp_path, "plain")
+    assert close(per_epoch(store, run, "loss"), script["loss"])
+    assert per_epoch(store, run, "val_loss") == script["val_loss"]
+    assert per_epoch(store, run, "val_acc") == script["val_acc"]
+    assert per_epoch(store, run, "lr") == script["lr"]
+    assert per_epoch(store, run, "steps") == script["steps"]
+    assert len(per_epoch(store, run, "epoch_seconds")) == 5
+
+
+def test_a_step_lr_schedule_is_two_adaptations_at_the_epochs_it_took_effect(flat):
+    store, run = store_of(flat[0])
+    assert adaptations(store, run) == [(2, 0.1, 0.05, "StepLR"), (4, 0.05, 0.025, "StepLR")]
+
+
+def test_the_optimizer_data_and_schedule_settings_in_effect_are_hyperparameters(flat):
+    store, run = store_of(flat[0])
+    found = hyperparameters(store, run)
+    expected = {"optimizer": "SGD", "lr": 0.1, "momentum": 0.9, "dampening": 0, "nesterov": False,
+                "weight_decay": 0, "epochs": 5, "batch_size": 32, "shuffle": True, "drop_last": False,
+                "sampler": "RandomSampler", "lr_scheduler": "StepLR", "lr_scheduler.step_size": 2,
+                "lr_scheduler.gamma": 0.5, "loss": "torch.nn.CrossEntropyLoss", "model": "torch.nn.Sequential",
+                "parameters": 8 * 16 + 16 + 16 * 2 + 2}
+    assert {name: found.get(name) for name in expected} == expected
+
+
+def test_the_layers_are_the_module_tree_with_arguments_and_source_lines(flat):
+    store, run = store_of(flat[0])
+    layers = rows(store, run, """SELECT ?name ?class ?line ?index WHERE { ?t a pi:Training ; prov:used ?l .
+        ?l a pi:Layer ; pi:name ?name ; pi:layerClass ?class ; pi:sourceLine ?line . OPTIONAL { ?l pi:index ?index } }
+        ORDER BY ?index""")
+    line = next(n for n, text in enumerate((DATA / "flat.py").read_text().splitlines(), 1) if "nn.Sequential(" in text)
+    assert [(r["name"], r["class"], r["line"]) for r in layers if r["index"] is not None] == [
+        ("0", "torch.nn.Linear", line), ("1", "torch.nn.ReLU", line), ("2", "torch.nn.Dropout", line),
+        ("3", "torch.nn.Linear", line)]
+    arguments = {(r["layer"], r["name"]): r["value"] for r in rows(store, run, """SELECT ?layer ?name ?value WHERE {
+        ?l a pi:Layer ; pi:name ?layer ; pi:attribute [ pi:name ?name ; prov:value ?value ] }""")}
+    assert arguments[("0", "in_features")] == 8 and arguments[("0", "out_features")] == 16
+    assert arguments[("2", "p")] == 0.1 and arguments[("3", "parameters")] == 34
+
+
+def test_the_training_data_is_fingerprinted_and_the_saved_model_is_its_file(flat):
+    tmp_path, _, _ = flat
+    store, run = store_of(tmp_path)
+    import torch
+
+    sys.path.insert(0, str(DATA))
+    try:
+        from common import blobs
+    finally:
+        sys.path.remove(str(DATA))
+    X, y = blobs()
+    digests = {r["name"]: r["sha"] for r in rows(store, run, """SELECT ?name ?sha WHERE { ?t a pi:Training ;
+        prov:used ?d . ?d a pi:Dataset ; pi:name ?name ; pi:sha256 ?sha }""")}
+    assert digests["train_data.tensors[0]"] == documented_sha256(X.numpy())
+    assert digests["train_data.tensors[1]"] == documented_sha256(y.numpy())
+    model = rows(store, run, """SELECT ?where ?sha WHERE { ?t a pi:Training ; prov:generated ?m .
+        ?m a pi:Model ; prov:atLocation ?where ; pi:sha256 ?sha }""")
+    assert model == [{"where": str(tmp_path / "model.pt"),
+                      "sha": hashlib.sha256((tmp_path / "model.pt").read_bytes()).hexdigest()}]
+    assert isinstance(torch.load(tmp_path / "model.pt"), dict)
+
+
+def test_values_computed_after_the_last_epoch_are_a_test_informed_by_the_training(flat):
+    tmp_path, _, _ = flat
+    store, run = store_of(tmp_path)
+    found = rows(store, run, """SELECT ?name ?value WHERE { ?test a pi:Test ; prov:wasInformedBy ?t ;
+        prov:generated [ a pi:Metric ; pi:name ?name ; prov:value ?value ] . ?t a pi:Training }""")
+    assert found == [{"name": "test_acc", "value": seen(tmp_path, "plain")["test_acc"]}]
+
+
+# -- the tutorials' style -------------------------------------------------------------------------------
+def test_an_epoch_loop_calling_train_and_test_functions_records_their_values(tmp_path, cli):
+    plain, captured = run_both(tmp_path, cli, "functions.py")
+    assert plain.returncode == 0 and captured.returncode == 0, captured.stderr
+    assert captured.stdout == plain.stdout
+    script = seen(tmp_path, "plain")
+    assert seen(tmp_path, "captured")["weights"] == script["weights"]
+    store, run = store_of(tmp_path)
+    assert close(per_epoch(store, run, "loss"), script["loss"])
+    assert per_epoch(store, run, "test_loss") == script["test_loss"]
+    assert per_epoch(store, run, "correct") == script["correct"]
+    assert per_epoch(store, run, "lr") == script["lr"]
+    changes = [(e, old, new) for e, (old, new) in enumerate(zip(script["lr"], script["lr"][1:]), 1) if old != new]
+    assert changes, "the script's scheduler should have reduced the rate"
+    assert adaptations(store, run) == [(e, old, new, "ReduceLROnPlateau") for e, old, new in changes]
+    found = hyperparameters(store, run)
+    assert found["optimizer"] == "Adam" and json.loads(found["betas"]) == [0.9, 0.999] and found["eps"] == 1e-08
+    assert found["amsgrad"] is False and found["model"] == "__main__.NeuralNetwork"
+    names = {r["name"] for r in rows(store, run, "SELECT ?name WHERE { ?t a pi:Training ; prov:used [ a pi:Layer ; pi:name ?name ] }")}
+    assert {"features", "features.0", "features.1", "head", "head.0", "head.1", "model"} <= names
+
+
+# -- other loop styles ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("style, steps", [("while", 4), ("lbfgs", 1), ("manual", 0)])
+def test_while_loops_accumulation_closures_and_manual_updates_get_their_epochs(tmp_path, cli, style, steps):
+    plain, captured = run_both(tmp_path, cli, "styles.py", style)
+    assert plain.returncode == 0 and captured.returncode == 0, captured.stderr
+    assert captured.stdout == plain.stdout
+    script = seen(tmp_path, "plain")
+    assert seen(tmp_path, "captured")["weights"] == script["weights"]
+    store, run = store_of(tmp_path)
+    assert close(per_epoch(store, run, "loss"), script["losses"])
+    assert per_epoch(store, run, "steps") == [steps] * 3
+
+
+def test_a_script_that_only_uses_tensors_has_a_run_and_no_training(tmp_path, cli):
+    plain, captured = run_both(tmp_path, cli, "tensors_only.py")
+    assert captured.returncode == 0, captured.stderr
+    assert captured.stdout == plain.stdout
+    store, run = store_of(tmp_path)
+    assert run.status == "completed"
+    assert rows(store, run, "SELECT ?t WHERE { ?t a ?kind . VALUES ?kind { pi:Training pi:Test } }") == []
+
+
+# -- failures ---------------------------------------------------------------------------------------------
+def test_a_loop_that_raises_in_epoch_3_fails_as_under_python_and_keeps_epochs_0_to_2(tmp_path, cli):
+    plain, captured = run_both(tmp_path, cli, "flat.py", "--fail-at", "3")
+    assert plain.returncode == captured.returncode == 1
+    assert captured.stderr == plain.stderr and "provinstr" not in captured.stderr
+    assert 'flat.py", line' in captured.stderr and "the data ran out in epoch 3" in captured.stderr
+    store, run = store_of(tmp_path)
+    assert run.status == "failed"
+    assert len(per_epoch(store, run, "loss")) == 3
+
+
+@pytest.mark.parametrize("fault", ["modules", "optimizer", "step", "loss", "save"])
+def test_a_fault_in_any_capture_hook_warns_once_and_training_completes(tmp_path, cli, fault, flat):
+    plain_folder, plain, _ = flat
+    captured = cli("run", str(DATA / "flat.py"), str(tmp_path / "captured.json"), cwd=tmp_path,
+                   env={"PROVINSTR_TEST_FAULT": fault, "PROVINSTR_STRICT": "0"})
+    assert captured.returncode == 0, captured.stderr
+    assert captured.stdout == plain.stdout
+    assert seen(tmp_path, "captured")["weights"] == seen(plain_folder, "plain")["weights"]
+    warnings = [line for line in captured.stderr.splitlines() if "ProvinstrWarning" in line]
+    assert len(warnings) == 1 and f"injected fault in {fault}" in warnings[0]
+    strict = cli("run", str(DATA / "flat.py"), str(tmp_path / "strict.json"), cwd=tmp_path,
+                 env={"PROVINSTR_TEST_FAULT": fault, "PROVINSTR_STRICT": "1"})
+    assert strict.returncode != 0 and f"injected fault in {fault}" in strict.stderr
