@@ -1,8 +1,9 @@
 """The data a fit/evaluate/predict call used, as pi:Dataset nodes: arrays fingerprinted, streams described.
 
 Arrays (and tensors, DataFrames) get the fingerprint every adapter uses (provinstr.capture.records:
-dtype, shape and sha256, the same node for the same data in a run). tf.data datasets are streamed:
-their element_spec and cardinality are recorded, not their content.
+dtype, shape and sha256, the same node for the same data in a run). Streams are described, not read:
+a tf.data dataset by its element_spec and cardinality, a PyTorch DataLoader (the torch backend's
+stream) by its number of batches and, when it batches a TensorDataset, the spec of one batch.
 """
 
 from __future__ import annotations
@@ -38,6 +39,33 @@ def _is_tf_dataset(value: Any) -> bool:
     )
 
 
+def _is_torch_loader(value: Any) -> bool:
+    """A torch.utils.data.DataLoader (or a subclass), without importing torch."""
+    return any(kind.__name__ == "DataLoader" and kind.__module__.startswith("torch.utils.data")
+               for kind in type(value).__mro__)
+
+
+def _loader_facts(loader: Any) -> list[tuple[str, Any]]:
+    """A DataLoader as tf.data's are described: batches per epoch (-2: unknown), the spec of one batch.
+
+    Only attributes are read: iterating the loader or indexing its dataset would run the user's code
+    (and draw from their random generators).
+    """
+    try:
+        batches = len(loader)
+    except TypeError:  # an IterableDataset without __len__
+        batches = -2
+    facts: list[tuple[str, Any]] = [(PI.cardinality, batches), (PI.valueType, records.class_name(loader))]
+    dataset, collate = loader.dataset, getattr(loader.collate_fn, "__name__", None)
+    batched = loader.batch_size is not None and collate == "default_collate"  # batches are tuples of tensors
+    if type(dataset).__name__ == "TensorDataset" and batched:
+        first = loader.batch_size if loader.drop_last else None  # as tf.data's batch(drop_remainder=...)
+        specs = [f"TensorSpec(shape={(first, *(int(d) for d in t.shape[1:]))!r}, dtype={t.dtype})"
+                 for t in dataset.tensors]
+        facts.append((PI.elementSpec, f"({', '.join(specs)})"))
+    return facts
+
+
 def record(activity: "Activity", role: str, value: Any, limit_bytes: int, generated: bool = False,
            name_of: Callable[[Any, str], str] | None = None) -> list[str]:
     """pi:Dataset nodes for `value` (used by `activity`, or generated when `generated`); returns them.
@@ -62,6 +90,9 @@ def _record_one(activity: "Activity", name: str, value: Any, limit_bytes: int) -
         facts = [(PI.elementSpec, str(value.element_spec)), (PI.cardinality, int(np.asarray(value.cardinality()))),
                  (PI.valueType, type_name(value))]
         return records.described_dataset(run, f"{activity.iri}/dataset/{safe_segment(name)}", name, facts)
+    if _is_torch_loader(value):
+        return records.described_dataset(run, f"{activity.iri}/dataset/{safe_segment(name)}", name,
+                                         _loader_facts(value))
     if records.is_array_like(value):
         return records.dataset(run, value, name, limit_bytes)
     # a generator, a PyDataset ...: what it is, not what it holds

@@ -20,9 +20,18 @@ if TYPE_CHECKING:  # pragma: no cover
 _SCALARS = (str, int, float, bool)
 
 
+_BACKEND_MODULES = "keras.src.backend."
+
+
 def api_name(obj: Any) -> str:
-    """The public name of an object's class ("keras.layers.Conv2D"), else its module path."""
+    """The public name of an object's class ("keras.layers.Conv2D"), else its module path.
+
+    A backend's own class (the torch backend's keras.optimizers.SGD is a subclass in
+    keras.src.backend.torch) is named by the public class it implements, as on every backend.
+    """
     cls = obj if isinstance(obj, type) else type(obj)
+    if cls.__module__.startswith(_BACKEND_MODULES):
+        cls = next((c for c in cls.__mro__ if not c.__module__.startswith(_BACKEND_MODULES)), cls)
     try:
         from keras.src.api_export import get_name_from_symbol
 
