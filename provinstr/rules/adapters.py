@@ -14,6 +14,7 @@ from provinstr.rules.options import ENGINE_OPTIONS, Option
 # name used in rule files -> the package holding that adapter (`OPTIONS` declared, `ADAPTER` on first use).
 ADAPTER_PACKAGES = {
     "keras": "provinstr.adapters.keras",
+    "lightning": "provinstr.adapters.lightning",
     "python": "provinstr.adapters.python",
     "sklearn": "provinstr.adapters.sklearn",
     "torch": "provinstr.adapters.torch",

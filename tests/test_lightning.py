@@ -1,0 +1,325 @@
+"""Zero-edit Lightning capture: real Lightning trainings (tests/data/lightning) under `python` and `provinstr run`.
+
+The scripts print what they saw themselves (their own callback's copy of trainer.callback_metrics per epoch,
+the rates, the test results, the best checkpoint); the store must hold the same, and the training must be
+identical with and without capture (same output, byte-identical checkpoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+import provinstr
+from provinstr.capture import calls
+from provinstr.rules import load_rule_file
+
+pytest.importorskip("lightning")
+pytest.importorskip("pytorch_lightning")
+
+DATA = Path(__file__).resolve().parent / "data" / "lightning"
+RULES = Path(__file__).resolve().parent.parent / "rules" / "lightning.toml"
+
+
+def run_script(cwd: Path, cli, *args: str, captured: bool = True):
+    """train.py under `provinstr run` (or plain `python`), in `cwd`; returns (CompletedProcess, printed JSON)."""
+    env = {"PROVINSTR_STRICT": "1"}
+    if captured:
+        done = cli("run", "--store", str(cwd / ".provinstr"), str(DATA / "train.py"), *args, cwd=cwd, env=env)
+    else:
+        done = subprocess.run([sys.executable, str(DATA / "train.py"), *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=300, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def sha256_of(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def lightning_run(tmp_path_factory):
+    """train.py with `import lightning.pytorch as pl`: plain first, then captured, in one folder (same paths)."""
+    from conftest import provinstr_cli
+
+    folder = tmp_path_factory.mktemp("lightning")
+    _, plain = run_script(folder, provinstr_cli, captured=False)
+    plain_checkpoint = sha256_of(plain["best"])
+    for leftover in (folder / "checkpoints").iterdir():
+        leftover.unlink()
+    _, seen = run_script(folder, provinstr_cli)
+    store = provinstr.open_store(folder / ".provinstr")
+    (run,) = store.runs()
+    return {"store": store, "run": run, "seen": seen, "plain": plain, "plain_checkpoint": plain_checkpoint}
+
+
+@pytest.fixture(scope="module")
+def early_run(tmp_path_factory):
+    """train.py --pl: `import pytorch_lightning as pl`, with an EarlyStopping that stops at epoch 2."""
+    from conftest import provinstr_cli
+
+    folder = tmp_path_factory.mktemp("pytorch_lightning")
+    _, seen = run_script(folder, provinstr_cli, "--pl")
+    store = provinstr.open_store(folder / ".provinstr")
+    (run,) = store.runs()
+    return {"store": store, "run": run, "seen": seen}
+
+
+def rows(found: dict, sparql: str) -> list[dict]:
+    return found["store"].query(sparql, run=found["run"].id).dicts()
+
+
+def per_epoch(found: dict) -> dict[int, dict]:
+    table: dict[int, dict] = {}
+    for row in rows(found, """SELECT ?epoch ?name ?value WHERE { ?t a pi:Training ; prov:generated ?m .
+            ?m a pi:Metric ; pi:name ?name ; pi:epoch ?epoch ; prov:value ?value }"""):
+        table.setdefault(row["epoch"], {})[row["name"]] = row["value"]
+    return table
+
+
+def training_hyperparameters(found: dict) -> dict:
+    """name -> value of the Training's pi:Hyperparameters (a name with two nodes holding one value appears once)."""
+    values: dict = {}
+    for row in rows(found, """SELECT ?name ?value WHERE { ?t a pi:Training ; prov:used ?h .
+            ?h a pi:Hyperparameter ; pi:name ?name ; prov:value ?value }"""):
+        values.setdefault(row["name"], set()).add(row["value"] if not isinstance(row["value"], list) else
+                                                  json.dumps(row["value"]))
+    return {name: next(iter(v)) if len(v) == 1 else v for name, v in values.items()}
+
+
+# -- capture changes nothing ------------------------------------------------------------------------------
+def test_capture_changes_nothing_the_script_sees_nor_the_checkpoint_it_writes(lightning_run):
+    seen, plain = lightning_run["seen"], lightning_run["plain"]
+    assert seen == plain  # every logged value, rate, test result, the best checkpoint's path and score
+    assert sha256_of(seen["best"]) == lightning_run["plain_checkpoint"]  # byte-identical checkpoint
+    assert seen["callbacks_kept"] and seen["callbacks"] == ["Seen", "ModelCheckpoint"]
+    assert lightning_run["run"].status == "completed"
+
+
+# -- epochs -------------------------------------------------------------------------------------------------
+def test_every_value_the_module_logged_is_a_metric_of_its_epoch_under_its_own_name(lightning_run):
+    seen, table = lightning_run["seen"], per_epoch(lightning_run)
+    assert sorted(table) == [0, 1, 2]
+    for epoch, logged in enumerate(seen["epochs"]):
+        for name in ("train_loss", "train_loss_epoch", "val_loss", "val_acc"):
+            assert table[epoch][name] == logged[name], (epoch, name)
+        assert "train_loss_step" not in table[epoch]  # the per-step fork of an on_step + on_epoch value
+        assert table[epoch]["epoch_seconds"] > 0 and table[epoch]["steps"] == 4
+    # what the module logs in its own on_train_epoch_end (after every callback's) belongs to that epoch
+    later = [*seen["epochs"][1:], seen["final"]]
+    assert [table[epoch]["lr_seen"] for epoch in range(3)] == [values["lr_seen"] for values in later]
+
+
+def test_the_learning_rate_of_each_epoch_and_each_steplr_change_are_recorded_exactly(lightning_run):
+    table = per_epoch(lightning_run)
+    assert [table[epoch]["lr"] for epoch in range(3)] == lightning_run["seen"]["rates"] == [0.1, 0.05, 0.025]
+    changes = rows(lightning_run, """SELECT ?epoch ?old ?new ?trigger WHERE { ?t a pi:Training ; prov:wasInformedBy ?a .
+        ?a a pi:Adaptation ; pi:epoch ?epoch ; pi:trigger ?trigger ; prov:used ?o ; prov:generated ?n .
+        ?o pi:name "lr" ; prov:value ?old . ?n pi:name "lr" ; prov:value ?new } ORDER BY ?epoch""")
+    assert [tuple(c.values()) for c in changes] == [(1, 0.1, 0.05, "StepLR"), (2, 0.05, 0.025, "StepLR")]
+
+
+# -- configuration ------------------------------------------------------------------------------------------
+def test_hparams_trainer_settings_optimizer_and_scheduler_are_hyperparameters_of_the_training(lightning_run):
+    values = training_hyperparameters(lightning_run)
+    # save_hyperparameters(): hidden, lr, gamma (lr has a node of its own next to the optimizer's lr)
+    assert values["hidden"] == 8 and values["gamma"] == 0.5 and values["lr"] == 0.1
+    assert len(rows(lightning_run, 'SELECT ?h WHERE { ?t a pi:Training ; prov:used ?h . ?h pi:name "lr" }')) == 2
+    # the Trainer's settings in effect, defaults included
+    assert values["max_epochs"] == 3 and values["gradient_clip_val"] == 1.0 and values["precision"] == "32-true"
+    assert values["accelerator"] == "cpu" and values["devices"] == 1 and values["strategy"] == "single_device"
+    assert values["accumulate_grad_batches"] == 1 and values["check_val_every_n_epoch"] == 1
+    assert values["limit_train_batches"] == 1.0 and values["val_check_interval"] == 1.0
+    assert values["deterministic"] is False and values["num_sanity_val_steps"] == 2
+    assert values["callbacks"] == '["Seen", "ModelCheckpoint"]'
+    # configure_optimizers: SGD with every value in effect, StepLR's settings and interval
+    assert values["optimizer"] == "SGD" and values["momentum"] == 0.9 and values["weight_decay"] == 0
+    assert values["lr_scheduler"] == "StepLR" and values["lr_scheduler.step_size"] == 1
+    assert values["lr_scheduler.gamma"] == 0.5 and values["lr_scheduler.interval"] == "epoch"
+    # the training loader's settings
+    assert values["batch_size"] == 16 and values["shuffle"] is True
+    # the Trainer(...) call as written is a component the Training used
+    written = rows(lightning_run, """SELECT ?name ?value WHERE { ?t a pi:Training ; prov:used ?c .
+        ?c pi:name "lightning.pytorch.Trainer" ; pi:attribute [ pi:name ?name ; prov:value ?value ] }""")
+    assert {r["name"]: r["value"] for r in written}["max_epochs"] == 3
+
+
+def test_the_modules_layers_and_the_data_it_trained_on_are_recorded(lightning_run):
+    layers = {r["label"]: r for r in rows(lightning_run, """SELECT ?label ?class ?line WHERE {
+        ?t a pi:Training ; prov:used ?l . ?l a pi:Layer ; rdfs:label ?label ; pi:layerClass ?class .
+        OPTIONAL { ?l pi:sourceLine ?line } }""")}
+    assert layers["net.0"]["class"] == "torch.nn.Linear" and layers["net.0"]["line"] == 36
+    assert layers["model"]["class"] == "__main__.TwoLayer"
+    data = {r["name"]: r for r in rows(lightning_run, """SELECT ?name ?shape WHERE {
+        ?t a pi:Training ; prov:used ?d . ?d a pi:Dataset ; pi:name ?name . OPTIONAL { ?d pi:shape ?shape } }""")}
+    assert json.loads(data["train_set.tensors[0]"]["shape"]) == [64, 4]
+    assert json.loads(data["val_set.tensors[0]"]["shape"]) == [32, 4]
+
+
+# -- checkpoints, test, predict -------------------------------------------------------------------------------
+def test_modelcheckpoint_files_are_models_of_the_training_with_their_epoch_and_sha256(lightning_run):
+    seen = lightning_run["seen"]
+    models = {r["path"]: r for r in rows(lightning_run, """SELECT ?path ?sha ?epoch ?comment WHERE {
+        ?t a pi:Training ; prov:generated ?m . ?m a pi:Model ; prov:wasGeneratedBy ?t ; prov:atLocation ?path ;
+        pi:sha256 ?sha ; pi:epoch ?epoch . OPTIONAL { ?m rdfs:comment ?comment } }""")}
+    best = models[seen["best"]]
+    assert best["sha"] == sha256_of(seen["best"]) and best["epoch"] == 2
+    assert best["comment"] == f"the best checkpoint of ModelCheckpoint (val_loss = {seen['best_score']})"
+    assert sorted(m["epoch"] for m in models.values()) == [0, 1, 2]  # each epoch's file, replaced by the next
+    assert all("removed" in m["comment"] for path, m in models.items() if path != seen["best"])
+
+
+def test_test_results_are_metrics_of_a_test_and_predict_an_inference_both_informed_by_the_training(lightning_run):
+    seen = lightning_run["seen"]
+    tests = rows(lightning_run, """SELECT ?name ?value ?label WHERE { ?x a pi:Test ; rdfs:label ?label ;
+        prov:wasInformedBy ?t ; prov:generated ?m . ?t a pi:Training . ?m pi:name ?name ; prov:value ?value }""")
+    assert tests == [{"name": "test_acc", "value": seen["test"][0]["test_acc"], "label": "test"}]
+    predictions = rows(lightning_run, """SELECT ?shape WHERE { ?i a pi:Inference ; prov:wasInformedBy ?t ;
+        prov:generated ?d . ?t a pi:Training . ?d a pi:Dataset ; pi:name "predictions" ; pi:shape ?shape }""")
+    assert [json.loads(r["shape"]) for r in predictions] == [seen["predictions"]]
+
+
+# -- pytorch_lightning, EarlyStopping -------------------------------------------------------------------------
+def test_pytorch_lightning_imports_work_and_early_stopping_records_its_stop(early_run):
+    seen, table = early_run["seen"], per_epoch(early_run)
+    assert seen["stopped_epoch"] == 2 and sorted(table) == [0, 1, 2]
+    for epoch, logged in enumerate(seen["epochs"]):
+        assert table[epoch]["val_acc"] == logged["val_acc"]
+    stops = rows(early_run, """SELECT ?name ?value WHERE { ?t a pi:Training ; prov:generated ?m .
+        ?m pi:name ?name ; prov:value ?value . FILTER NOT EXISTS { ?m pi:epoch ?e } }""")
+    assert {r["name"]: r["value"] for r in stops} == {"stopped_epoch": 2, "early_stopping.best_score": 0.65625}
+    values = training_hyperparameters(early_run)
+    assert values["early_stopping.monitor"] == "val_acc" and values["early_stopping.patience"] == 2
+    assert values["callbacks"] == '["Seen", "EarlyStopping", "ModelCheckpoint"]'
+    assert rows(early_run, 'SELECT ?c WHERE { ?t a pi:Training ; prov:used ?c . ?c pi:name "pytorch_lightning.Trainer" }')
+    assert seen["callbacks_kept"]
+
+
+# -- steering --------------------------------------------------------------------------------------------------
+def test_steer_sets_the_rate_at_the_next_epoch_and_steplr_continues_from_it(store_dir, tmp_path):
+    from test_steer import _first_epoch_flushed
+
+    training = subprocess.Popen([sys.executable, "-m", "provinstr", "run", str(DATA / "steered.py"), "--store",
+                                 str(store_dir)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "PROVINSTR_STRICT": "1"})
+    try:
+        run = _first_epoch_flushed(store_dir, training)
+        steered = subprocess.run([sys.executable, "-m", "provinstr", "steer", run.id[:8], "--set", "lr=0.001",
+                                  "--store", str(store_dir)], cwd=tmp_path, capture_output=True, text=True,
+                                 timeout=120)
+    finally:
+        out, err = training.communicate(timeout=240)
+    assert training.returncode == 0, err
+    assert steered.returncode == 0, steered.stderr
+    applied = int(steered.stdout.split("applied at epoch ")[1].split(":")[0])
+    rates = json.loads(out.strip().splitlines()[-1])
+    expected, rate = [], 0.1
+    for epoch in range(16):
+        if epoch and epoch % 3 == 0:
+            rate *= 0.5  # StepLR(step_size=3, gamma=0.5) ...
+        if epoch == applied:
+            rate = 0.001  # ... and from the steered epoch on, from the steered rate
+        expected.append(rate)
+    assert rates == expected
+    store = provinstr.open_store(store_dir)
+    from provinstr.analysis import facts
+
+    [asked] = [a for a in facts.adaptations(store.run(run.id)) if a.trigger == "user"]
+    assert (asked.epoch, asked.name, asked.old, asked.new) == (applied, "lr", expected[applied - 1] * (
+        0.5 if applied % 3 == 0 else 1), 0.001)
+    assert asked.agent and "@" in asked.agent
+    lr = {m.epoch: m.value for m in facts.epoch_metrics(store.run(run.id)) if m.name == "lr"}
+    assert [lr[epoch] for epoch in range(16)] == expected
+
+
+# -- in this process: errors and faults -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny():
+    """A two-layer LightningModule (its training_step raises when asked) and a loader, built in this process."""
+    import lightning.pytorch as pl
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    class Tiny(pl.LightningModule):
+        def __init__(self, fail_at_step=None):
+            super().__init__()
+            self.fail_at_step = fail_at_step
+            self.net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+
+        def training_step(self, batch, index):
+            if self.global_step == self.fail_at_step:
+                raise ValueError("the user's own error")
+            loss = torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
+            self.log("loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    torch.manual_seed(0)
+    x = torch.randn(32, 4)
+    return pl, Tiny, DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=8)
+
+
+def fit(pl, module, loader, **settings):
+    """Build a Trainer and fit as rewritten code does (calls.wrap with the lightning rules); returns the trainer."""
+    calls.activate(load_rule_file(RULES))
+    trainer = calls.wrap(pl.Trainer, ("lightning.trainer",), 1, "lightning.pytorch.Trainer")(
+        max_epochs=2, logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+        enable_checkpointing=False, **settings)
+    given, before = trainer.callbacks, list(trainer.callbacks)
+    try:
+        calls.wrap(trainer.fit, ("lightning.fit",), 2)(module, loader)
+    finally:
+        assert trainer.callbacks is given and given == before
+    return trainer
+
+
+def test_a_users_error_in_training_step_reaches_the_user_and_the_trainer_is_left_as_it_was(store_dir, tiny):
+    from provinstr.adapters.torch.training import SESSION
+
+    pl, Tiny, loader = tiny
+    with provinstr.run(store=store_dir):
+        with pytest.raises(ValueError, match="the user's own error"):
+            fit(pl, Tiny(fail_at_step=5), loader)
+        assert SESSION.suspended == 0  # plain-loop capture is back
+    [training] = provinstr.open_store(store_dir).query("""SELECT ?type ?message WHERE { ?t a pi:Training ;
+        pi:exceptionType ?type ; pi:exceptionMessage ?message }""").dicts()
+    assert training == {"type": "ValueError", "message": "the user's own error"}
+    epochs = provinstr.open_store(store_dir).query("""SELECT ?e WHERE { ?t a pi:Training ; prov:generated ?m .
+        ?m pi:name "loss" ; pi:epoch ?e }""").dicts()
+    assert epochs == [{"e": 0}]  # the first epoch completed; the one in flight is not recorded
+
+
+def test_a_capture_fault_warns_once_and_the_fit_completes(store_dir, tiny, monkeypatch):
+    from provinstr.adapters.lightning.callback import FitCapture
+
+    def boom(self, trainer):
+        raise RuntimeError("injected fault in close_epoch")
+
+    monkeypatch.setattr(FitCapture, "close_epoch", boom)
+    monkeypatch.setenv("PROVINSTR_STRICT", "0")
+    pl, Tiny, loader = tiny
+    module = Tiny()
+    with provinstr.run(store=store_dir), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer = fit(pl, module, loader)
+    assert trainer.current_epoch == 2 and trainer.global_step == 8
+    faults = [w for w in caught if "injected fault in close_epoch" in str(w.message)]
+    assert len(faults) == 1
+    store = provinstr.open_store(store_dir)
+    assert store.query('ASK { ?t a pi:Training ; prov:used [ pi:name "max_epochs" ; prov:value 2 ] }')
+
+
+def test_the_adapter_package_imports_no_framework():
+    code = ("import sys, provinstr.adapters.lightning as a; assert a.OPTIONS; "
+            "assert not {'lightning', 'pytorch_lightning', 'torch'} & set(sys.modules), sorted(sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
