@@ -32,7 +32,7 @@ from pathlib import Path
 from benchlib import RESULTS, ROOT
 from benchlib.machine import loadavg, machine
 
-QUERY_A = """SELECT ?loss WHERE { GRAPH ?run {
+QUERY_A = """SELECT DISTINCT ?loss WHERE { GRAPH ?run {
   ?k pi:name "K" ; prov:value 24 .   ?l pi:name "L" ; prov:value 4 .
   ?m a pi:Metric ; pi:name "loss" ; pi:epoch 99 ; prov:value ?loss . } }"""
 QUERY_B = """SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ;

@@ -119,7 +119,7 @@ def test_logged_hyperparameters_and_epoch_metrics_answer_the_seed_queries(store_
         provinstr.log_metric("test_accuracy", 0.9)
     store = open_store(store_dir)
     (loss,), = store.query("""
-        SELECT ?loss WHERE { GRAPH ?run {
+        SELECT DISTINCT ?loss WHERE { GRAPH ?run {
           ?k pi:name "K" ; prov:value 24 .   ?l pi:name "L" ; prov:value 4 .
           ?m a pi:Metric ; pi:name "loss" ; pi:epoch 200 ; prov:value ?loss . } }""").rows
     assert loss == pytest.approx(1 / 201)

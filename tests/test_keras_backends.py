@@ -245,8 +245,6 @@ def test_the_backends_own_tensors_have_the_fingerprint_of_their_values(ran):
         ("[120, 4]", documented_sha256(x)), ("[120]", documented_sha256(y))]
 
 
-@pytest.mark.xfail(strict=True, reason="capture/records.py names a tensor's dtype as its framework prints it "
-                                       "(torch.float32, <dtype: 'float32'>), not as NumPy names its copy")
 def test_a_tensors_dtype_is_named_as_an_arrays_is(ran):
     assert [dtype for _, dtype, _ in tensor_datasets(ran)] == ["float32", "int32"]
 

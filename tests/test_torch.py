@@ -228,3 +228,85 @@ def test_a_fault_in_any_capture_hook_warns_once_and_training_completes(tmp_path,
     strict = cli("run", str(DATA / "flat.py"), str(tmp_path / "strict.json"), cwd=tmp_path,
                  env={"PROVINSTR_TEST_FAULT": fault, "PROVINSTR_STRICT": "1"})
     assert strict.returncode != 0 and f"injected fault in {fault}" in strict.stderr
+
+
+# -- steering -----------------------------------------------------------------------------------------------
+STEERED = """
+import json, time
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+X = torch.randn(64, 4)
+y = X.sum(1, keepdim=True)
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD([{"params": [model.weight]}, {"params": [model.bias], "lr": 0.02}], lr=0.01)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+rates = []
+for epoch in range(12):
+    rates.append([group["lr"] for group in optimizer.param_groups])
+    loss = nn.functional.mse_loss(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    time.sleep(0.4)
+print(json.dumps(rates))
+"""
+
+
+def test_steer_sets_the_rate_of_every_group_at_the_next_epoch_and_the_scheduler_keeps_it(store_dir, tmp_path):
+    from test_steer import _first_epoch_flushed
+
+    script = tmp_path / "train.py"
+    script.write_text(STEERED)
+    training = subprocess.Popen([sys.executable, "-m", "provinstr", "run", str(script), "--store", str(store_dir)],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        run = _first_epoch_flushed(store_dir, training)
+        steered = subprocess.run([sys.executable, "-m", "provinstr", "steer", run.id[:8], "--set", "lr=0.001",
+                                  "--store", str(store_dir)], cwd=tmp_path, capture_output=True, text=True,
+                                 timeout=120)
+    finally:
+        out, err = training.communicate(timeout=240)
+    assert training.returncode == 0, err
+    assert steered.returncode == 0, steered.stderr
+    applied = int(steered.stdout.split("applied at epoch ")[1].split(":")[0])
+    rates = json.loads(out.strip().splitlines()[-1])
+    assert rates[applied] == [0.001, 0.001]  # every group, from the next epoch on
+    assert rates[applied + 1] == [0.0005, 0.0005]  # StepLR's next step starts from the steered rate
+    store = provinstr.open_store(store_dir)
+    found = adaptations(store, store.run(run.id))
+    # at that epoch: the scheduler's change, then the asker's
+    assert {change for change in found if change[0] == applied} == {
+        (applied, rates[applied - 1][0], rates[applied - 1][0] / 2, "StepLR"),
+        (applied, rates[applied - 1][0] / 2, 0.001, "user")}
+    assert [trigger for _, _, _, trigger in found].count("StepLR") == 11
+
+
+# -- what third parties bring ---------------------------------------------------------------------------------
+def test_custom_datasets_optimizers_and_wrapped_models_are_read_through_and_checkpoints_linked(tmp_path, cli):
+    plain, captured = run_both(tmp_path, cli, "custom.py")
+    assert plain.returncode == 0 and captured.returncode == 0, captured.stderr
+    assert captured.stdout == plain.stdout  # a random transform in the dataset: its sample left the RNG as it was
+    script = seen(tmp_path, "plain")
+    assert seen(tmp_path, "captured")["weights"] == script["weights"]
+    store, run = store_of(tmp_path)
+    found = hyperparameters(store, run)
+    assert (found["optimizer"], found["lr"], found["shrink"]) == ("PlainSGD", 0.2, 0.001)
+    assert found["model"] == "torch.nn.Sequential"  # inside DataParallel(torch.compile(...))
+    layers = {r["name"]: r["class"] for r in rows(store, run, """SELECT ?name ?class WHERE {
+        ?t a pi:Training ; prov:used [ a pi:Layer ; pi:name ?name ; pi:layerClass ?class ] }""")}
+    assert layers == {"0": "torch.nn.Linear", "1": "torch.nn.GELU", "2": "torch.nn.Linear", "model": "torch.nn.Sequential"}
+    datasets = {r["name"]: r for r in rows(store, run, """SELECT ?name ?kind ?length ?sha ?comment WHERE {
+        ?t a pi:Training ; prov:used ?d . ?d a pi:Dataset ; pi:name ?name ; pi:valueType ?kind ; rdfs:comment ?comment .
+        OPTIONAL { ?d pi:cardinality ?length } OPTIONAL { ?d pi:sha256 ?sha } }""")}
+    assert datasets["train_loader.dataset"]["length"] == 192 and len(datasets["train_loader.dataset"]["sha"]) == 64
+    assert datasets["val_loader.dataset"]["sha"] is None and "not read" in datasets["val_loader.dataset"]["comment"]
+    checkpoints = rows(store, run, """SELECT ?epoch ?where ?sha WHERE { ?t a pi:Training ; prov:generated ?m .
+        ?m a pi:Model ; pi:epoch ?epoch ; prov:atLocation ?where ; pi:sha256 ?sha } ORDER BY ?epoch""")
+    assert [(r["epoch"], Path(r["where"]).name) for r in checkpoints] == [(e, f"checkpoint_{e}.pt") for e in range(3)]
+    assert all(r["sha"] == hashlib.sha256(Path(r["where"]).read_bytes()).hexdigest() for r in checkpoints)
+    test = rows(store, run, """SELECT ?where ?value WHERE { ?test a pi:Test ; prov:used [ a pi:Model ; prov:atLocation ?where ] ;
+        prov:generated [ pi:name "test_loss" ; prov:value ?value ] }""")
+    assert test == [{"where": str(tmp_path / f"checkpoint_{script['best']}.pt"), "value": script["test_loss"]}]

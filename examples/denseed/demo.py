@@ -25,7 +25,7 @@ STORE = OUT / "store"
 K, L = 24, 4
 
 # The seed paper's query (a), asked at the last epoch this demo trains (the paper asked at epoch 200).
-QUERY_A = """SELECT ?loss WHERE {{ GRAPH ?run {{
+QUERY_A = """SELECT DISTINCT ?loss WHERE {{ GRAPH ?run {{
   ?k pi:name "K" ; prov:value {K} .   ?l pi:name "L" ; prov:value {L} .
   ?m a pi:Metric ; pi:name "loss" ; pi:epoch {epoch} ; prov:value ?loss . }} }}"""
 # The seed paper's query (b): the loss of each of the first four epochs.

@@ -181,7 +181,10 @@ def _dtype_name(value: Any, array: np.ndarray) -> str:
     if dtypes is not None and not hasattr(value, "dtype"):
         names = sorted({str(d) for d in dtypes})
         return names[0] if len(names) == 1 else json.dumps(names)
-    return str(getattr(value, "dtype", array.dtype))
+    dtype = getattr(value, "dtype", array.dtype)
+    if type(dtype).__module__.split(".")[0] in ("torch", "tensorflow", "jax", "jaxlib", "keras"):
+        return str(array.dtype)  # a tensor's dtype as an array's: torch.float32 and tf.float32 are float32
+    return str(dtype)
 
 
 def dataset(run: "Run", value: Any, name: str, limit_bytes: int = DEFAULT_HASH_LIMIT) -> str:

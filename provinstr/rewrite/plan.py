@@ -73,8 +73,14 @@ def match_rules(rules: Sequence[Rule], qualified: Sequence[str], spelled: str | 
 
     The ids end at the first rule without a receiver check: at run time the first rule whose
     receiver fits is the one applied (capture.calls._select), so no later rule could be
-    (`keras.optimizers.schedules.X` is a schedule, not also an optimizer).
+    (`keras.optimizers.schedules.X` is a schedule, not also an optimizer). A callee whose qualified
+    name a `calls` pattern matches is that rule's only: `torch.save` is a function of the torch
+    module, never a `.save` method of a model.
     """
+    for rule in rules:
+        hit = next((q for q in qualified if rule.matches_name(q)), None)
+        if hit is not None:
+            return [rule.id], hit
     ids: list[str] = []
     name = None
     for rule in rules:

@@ -97,6 +97,8 @@ class FitCapture(TrainerCall):
         self.checkpoints = Checkpoints(activity)
 
     def begin(self) -> None:
+        with guard("recording a Lightning checkpoint"):
+            self.checkpoints.existing(self.trainer)
         super().begin()
         RUNNING[self.trainer] = self
 

@@ -63,6 +63,13 @@ class Checkpoints:
         self.nodes: dict[str, str] = {}  # absolute path -> node of its last recorded content
         self.saving: int | None = None  # the epoch of a save Lightning announced and no file has shown yet
 
+    def existing(self, trainer: Any) -> None:
+        """Before the fit: the files its callbacks already name (an earlier fit's) are not this fit's."""
+        for path in self._paths(trainer):
+            version = _version(path)
+            if version is not None:
+                self.versions[path] = version
+
     def announced(self, epoch: Any) -> None:
         """on_save_checkpoint: a checkpoint of `epoch` is about to be written."""
         if isinstance(epoch, int):
@@ -71,26 +78,25 @@ class Checkpoints:
     def look(self, trainer: Any, epoch: int | None) -> None:
         """Record every new or rewritten file of the trainer's checkpoint callbacks (hashed once per version)."""
         found = False
-        for callback in list(getattr(trainer, "checkpoint_callbacks", []) or []):
-            for path in written_paths(callback):
-                absolute = os.path.abspath(path)
-                try:
-                    stat = os.stat(absolute)
-                except OSError:
-                    continue  # not written yet, or removed by the callback (no longer among its top k)
-                version = (stat.st_mtime_ns, stat.st_size)
-                if self.versions.get(absolute) == version:
-                    continue
-                self.versions[absolute] = version
-                node = model_node(self.training.run, absolute)
-                self.nodes[absolute] = node
-                self.training.generated(node)
-                at = self.saving if self.saving is not None else epoch
-                if at is not None:
-                    self.training.run.emit(node, [(PI.epoch, at)])
-                found = True
+        for absolute in self._paths(trainer):
+            version = _version(absolute)
+            if version is None or self.versions.get(absolute) == version:
+                continue  # not written yet, removed by the callback (no longer in its top k), or seen
+            self.versions[absolute] = version
+            node = model_node(self.training.run, absolute)
+            self.nodes[absolute] = node
+            self.training.generated(node)
+            at = self.saving if self.saving is not None else epoch
+            if at is not None:
+                self.training.run.emit(node, [(PI.epoch, at)])
+            found = True
         if found:
             self.saving = None
+
+    @staticmethod
+    def _paths(trainer: Any) -> list[str]:
+        return [os.path.abspath(path) for callback in list(getattr(trainer, "checkpoint_callbacks", []) or [])
+                for path in written_paths(callback)]
 
     def finish(self, trainer: Any) -> None:
         """At the end of the fit: which file is each callback's best, and which files it removed."""
@@ -108,6 +114,15 @@ class Checkpoints:
         for path, node in self.nodes.items():
             if not os.path.exists(path):
                 run.emit(node, [(RDFS.comment, _REMOVED)])
+
+
+def _version(path: str) -> tuple[int, int] | None:
+    """(mtime_ns, size) of a file; None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 __all__ = ["FILES", "Checkpoints", "model_node", "used_file", "written_paths"]

@@ -60,6 +60,10 @@ class TorchAdapter(Adapter):
             SESSION.losses.append(obj)
         elif isinstance(obj, torch.utils.data.DataLoader):
             self._watch_loader(ctx, obj)
+        if isinstance(obj, torch.nn.Module) and ctx.rule.entity == "Layer":
+            for name, value in describe.module_arguments(obj).items():  # the defaults the script did not write
+                if name not in ctx.captured:
+                    records.attribute(ctx.run, node, name, value)
 
     def _watch_loader(self, ctx: CallContext, loader: Any) -> None:
         """The loader tells the running loop when it is iterated (once per epoch, not per batch)."""
