@@ -40,6 +40,12 @@ def run_script(cwd: Path, cli, *args: str, captured: bool = True):
     return done, json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def line_of(text: str, script: str = "train.py") -> int:
+    """The line of the script that holds `text`."""
+    lines = (DATA / script).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if text in line)
+
+
 def sha256_of(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -52,12 +58,14 @@ def lightning_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lightning")
     _, plain = run_script(folder, provinstr_cli, captured=False)
     plain_checkpoint = sha256_of(plain["best"])
-    for leftover in (folder / "checkpoints").iterdir():
+    plain_saved = sha256_of(folder / "final.ckpt")
+    for leftover in [*(folder / "checkpoints").iterdir(), folder / "final.ckpt"]:
         leftover.unlink()
     _, seen = run_script(folder, provinstr_cli)
     store = provinstr.open_store(folder / ".provinstr")
     (run,) = store.runs()
-    return {"store": store, "run": run, "seen": seen, "plain": plain, "plain_checkpoint": plain_checkpoint}
+    return {"store": store, "run": run, "seen": seen, "plain": plain, "plain_checkpoint": plain_checkpoint,
+            "plain_saved": plain_saved, "folder": folder}
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +106,8 @@ def training_hyperparameters(found: dict) -> dict:
 def test_capture_changes_nothing_the_script_sees_nor_the_checkpoint_it_writes(lightning_run):
     seen, plain = lightning_run["seen"], lightning_run["plain"]
     assert seen == plain  # every logged value, rate, test result, the best checkpoint's path and score
-    assert sha256_of(seen["best"]) == lightning_run["plain_checkpoint"]  # byte-identical checkpoint
+    assert sha256_of(seen["best"]) == lightning_run["plain_checkpoint"]  # byte-identical checkpoints
+    assert sha256_of(lightning_run["folder"] / "final.ckpt") == lightning_run["plain_saved"]
     assert seen["callbacks_kept"] and seen["callbacks"] == ["Seen", "ModelCheckpoint"]
     assert lightning_run["run"].status == "completed"
 
@@ -155,7 +164,7 @@ def test_the_modules_layers_and_the_data_it_trained_on_are_recorded(lightning_ru
     layers = {r["label"]: r for r in rows(lightning_run, """SELECT ?label ?class ?line WHERE {
         ?t a pi:Training ; prov:used ?l . ?l a pi:Layer ; rdfs:label ?label ; pi:layerClass ?class .
         OPTIONAL { ?l pi:sourceLine ?line } }""")}
-    assert layers["net.0"]["class"] == "torch.nn.Linear" and layers["net.0"]["line"] == 36
+    assert layers["net.0"]["class"] == "torch.nn.Linear" and layers["net.0"]["line"] == line_of("nn.Sequential(")
     assert layers["model"]["class"] == "__main__.TwoLayer"
     data = {r["name"]: r for r in rows(lightning_run, """SELECT ?name ?shape WHERE {
         ?t a pi:Training ; prov:used ?d . ?d a pi:Dataset ; pi:name ?name . OPTIONAL { ?d pi:shape ?shape } }""")}
@@ -178,12 +187,28 @@ def test_modelcheckpoint_files_are_models_of_the_training_with_their_epoch_and_s
 
 def test_test_results_are_metrics_of_a_test_and_predict_an_inference_both_informed_by_the_training(lightning_run):
     seen = lightning_run["seen"]
-    tests = rows(lightning_run, """SELECT ?name ?value ?label WHERE { ?x a pi:Test ; rdfs:label ?label ;
+    tests = rows(lightning_run, """SELECT ?name ?value ?label WHERE { ?x a pi:Test ; rdfs:label "test", ?label ;
         prov:wasInformedBy ?t ; prov:generated ?m . ?t a pi:Training . ?m pi:name ?name ; prov:value ?value }""")
     assert tests == [{"name": "test_acc", "value": seen["test"][0]["test_acc"], "label": "test"}]
     predictions = rows(lightning_run, """SELECT ?shape WHERE { ?i a pi:Inference ; prov:wasInformedBy ?t ;
         prov:generated ?d . ?t a pi:Training . ?d a pi:Dataset ; pi:name "predictions" ; pi:shape ?shape }""")
     assert [json.loads(r["shape"]) for r in predictions] == [seen["predictions"]]
+
+
+def test_validate_of_the_best_checkpoint_is_a_test_that_used_that_checkpoints_model(lightning_run):
+    seen = lightning_run["seen"]
+    found = rows(lightning_run, """SELECT ?name ?value ?path ?sha WHERE { ?x a pi:Test ; rdfs:label "validate" ;
+        prov:wasInformedBy ?t ; prov:used ?m ; prov:generated ?metric . ?t a pi:Training ; prov:generated ?m .
+        ?m a pi:Model ; prov:atLocation ?path ; pi:sha256 ?sha . ?metric pi:name ?name ; prov:value ?value }""")
+    assert {r["name"]: r["value"] for r in found} == seen["validate"][0]  # val_loss and val_acc, as returned
+    assert {(r["path"], r["sha"]) for r in found} == {(seen["best"], sha256_of(seen["best"]))}
+
+
+def test_save_checkpoint_is_a_model_generated_by_the_training(lightning_run):
+    path = lightning_run["folder"] / "final.ckpt"
+    found = rows(lightning_run, """SELECT ?path ?sha ?line WHERE { ?m a pi:Model ; prov:atLocation ?path ;
+        pi:sha256 ?sha ; pi:sourceLine ?line ; prov:wasGeneratedBy [ a pi:Training ] }""")
+    assert found == [{"path": str(path), "sha": sha256_of(path), "line": line_of("trainer.save_checkpoint(")}]
 
 
 # -- pytorch_lightning, EarlyStopping -------------------------------------------------------------------------
@@ -248,9 +273,9 @@ def tiny():
     from torch.utils.data import DataLoader, TensorDataset
 
     class Tiny(pl.LightningModule):
-        def __init__(self, fail_at_step=None):
+        def __init__(self, fail_at_step=None, schedule=None, extra_callback=None):
             super().__init__()
-            self.fail_at_step = fail_at_step
+            self.fail_at_step, self.schedule, self.extra_callback = fail_at_step, schedule, extra_callback
             self.net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
 
         def training_step(self, batch, index):
@@ -260,26 +285,52 @@ def tiny():
             self.log("loss", loss)
             return loss
 
+        def validation_step(self, batch, index):
+            self.log("val_loss", torch.nn.functional.mse_loss(self.net(batch[0]), batch[1]))
+
         def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
+            optimizer = torch.optim.SGD(self.parameters(), lr=0.1)
+            if self.schedule == "one_cycle":
+                scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.5, total_steps=8)
+                return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+            return optimizer
+
+        def configure_callbacks(self):
+            return [self.extra_callback] if self.extra_callback is not None else []
 
     torch.manual_seed(0)
     x = torch.randn(32, 4)
     return pl, Tiny, DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=8)
 
 
-def fit(pl, module, loader, **settings):
-    """Build a Trainer and fit as rewritten code does (calls.wrap with the lightning rules); returns the trainer."""
+def trainer_of(pl, **settings):
+    """A Trainer built as rewritten code builds it (calls.wrap with the lightning rules)."""
     calls.activate(load_rule_file(RULES))
-    trainer = calls.wrap(pl.Trainer, ("lightning.trainer",), 1, "lightning.pytorch.Trainer")(
-        max_epochs=2, logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
-        enable_checkpointing=False, **settings)
+    settings = {"max_epochs": 2, "logger": False, "enable_progress_bar": False, "enable_model_summary": False,
+                "accelerator": "cpu", "enable_checkpointing": False, **settings}
+    return calls.wrap(pl.Trainer, ("lightning.trainer",), 1, "lightning.pytorch.Trainer")(**settings)
+
+
+def fit(pl, module, loader, trainer=None, val=None, **settings):
+    """trainer.fit as rewritten code calls it; the trainer's callbacks are its own list again afterwards."""
+    trainer = trainer or trainer_of(pl, **settings)
     given, before = trainer.callbacks, list(trainer.callbacks)
     try:
-        calls.wrap(trainer.fit, ("lightning.fit",), 2)(module, loader)
+        calls.wrap(trainer.fit, ("lightning.fit",), 2)(module, loader, val)
     finally:
-        assert trainer.callbacks is given and given == before
+        if module.extra_callback is None:
+            assert trainer.callbacks is given and given == before
     return trainer
+
+
+def metrics_of(store_dir, training: int = 1) -> dict[str, list]:
+    """name -> [epoch, ...] of the metrics the n-th Training recorded per epoch."""
+    found: dict[str, list] = {}
+    for row in provinstr.open_store(store_dir).query(f"""SELECT ?name ?e WHERE {{ ?t a pi:Training ;
+            prov:generated ?m . ?m pi:name ?name ; pi:epoch ?e . FILTER(STRENDS(STR(?t), "/training/{training}"))
+            }} ORDER BY ?e""").dicts():
+        found.setdefault(row["name"], []).append(row["e"])
+    return found
 
 
 def test_a_users_error_in_training_step_reaches_the_user_and_the_trainer_is_left_as_it_was(store_dir, tiny):
@@ -316,6 +367,48 @@ def test_a_capture_fault_warns_once_and_the_fit_completes(store_dir, tiny, monke
     assert len(faults) == 1
     store = provinstr.open_store(store_dir)
     assert store.query('ASK { ?t a pi:Training ; prov:used [ pi:name "max_epochs" ; prov:value 2 ] }')
+
+
+def test_a_value_lightning_only_kept_from_an_earlier_epoch_is_not_recorded_again(store_dir, tiny):
+    pl, Tiny, loader = tiny
+    with provinstr.run(store=store_dir):
+        fit(pl, Tiny(), loader, val=loader, max_epochs=3, check_val_every_n_epoch=2, num_sanity_val_steps=0)
+    found = metrics_of(store_dir)
+    assert found["loss"] == [0, 1, 2] and found["val_loss"] == [1]  # validated after the second epoch only
+
+
+def test_a_per_step_schedule_is_a_hyperparameter_not_a_stream_of_adaptations(store_dir, tiny):
+    pl, Tiny, loader = tiny
+    with provinstr.run(store=store_dir):
+        fit(pl, Tiny(schedule="one_cycle"), loader)
+    store = provinstr.open_store(store_dir)
+    assert store.query('ASK { ?t a pi:Training ; prov:used [ pi:name "lr_schedule" ; '
+                       'prov:value "OneCycleLR (per step)" ] }')
+    assert store.query('ASK { ?t a pi:Training ; prov:used [ pi:name "lr_scheduler.interval" ; prov:value "step" ] }')
+    assert not store.query("ASK { ?a a pi:Adaptation }")
+
+
+def test_callbacks_a_module_configures_stay_and_provinstrs_leaves(store_dir, tiny):
+    pl, Tiny, loader = tiny
+    extra = pl.callbacks.LambdaCallback(on_train_start=lambda trainer, module: None)
+    with provinstr.run(store=store_dir):
+        trainer = fit(pl, Tiny(extra_callback=extra), loader)
+    assert trainer.callbacks == [extra]  # what Lightning itself leaves: the module's callback, nothing of ours
+    assert metrics_of(store_dir)["loss"] == [0, 1]
+
+
+def test_a_second_fit_records_only_the_checkpoints_it_wrote(store_dir, tiny, tmp_path):
+    pl, Tiny, loader = tiny
+    module = Tiny()
+    with provinstr.run(store=store_dir):
+        trainer = trainer_of(pl, max_epochs=1, enable_checkpointing=True, default_root_dir=str(tmp_path))
+        fit(pl, module, loader, trainer=trainer)
+        trainer.fit_loop.max_epochs = 2  # train on for one more epoch
+        fit(pl, module, loader, trainer=trainer)
+    found = provinstr.open_store(store_dir).query("""SELECT ?t ?path ?e WHERE { ?t a pi:Training ;
+        prov:generated ?m . ?m a pi:Model ; prov:atLocation ?path ; pi:epoch ?e }""").dicts()
+    assert sorted((r["t"].rsplit("/", 1)[-1], Path(r["path"]).name, r["e"]) for r in found) == [
+        ("1", "epoch=0-step=4.ckpt", 0), ("2", "epoch=1-step=8.ckpt", 1)]
 
 
 def test_the_adapter_package_imports_no_framework():

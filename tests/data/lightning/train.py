@@ -1,5 +1,6 @@
 """A small Lightning training as tutorials write it: a LightningModule with save_hyperparameters, self.log,
-configure_optimizers with a StepLR, a ModelCheckpoint, then test and predict.
+configure_optimizers with a StepLR, a ModelCheckpoint, then test, predict, validate the best checkpoint and
+save a checkpoint of its own.
 
 The script prints one JSON line: what it saw (its own callback's copy of trainer.callback_metrics per epoch,
 the learning rate per epoch, the best checkpoint, the test results, whether the trainer's callbacks are as before).
@@ -96,8 +97,10 @@ trainer.fit(model, train_loader, val_loader)
 after = list(trainer.callbacks)
 results = trainer.test(model, dataloaders=val_loader, verbose=False)
 predictions = trainer.predict(model, dataloaders=val_loader)
+validated = trainer.validate(dataloaders=val_loader, ckpt_path="best", verbose=False)  # the best weights
+trainer.save_checkpoint("final.ckpt")
 print(json.dumps({
-    "epochs": seen.epochs, "final": seen.final, "rates": seen.rates, "test": results,
+    "epochs": seen.epochs, "final": seen.final, "rates": seen.rates, "test": results, "validate": validated,
     "best": checkpoint.best_model_path, "best_score": float(checkpoint.best_model_score),
     "stopped_epoch": callbacks[-1].stopped_epoch if early else None,
     "callbacks_kept": before == after and [type(c).__name__ for c in after] == [type(c).__name__ for c in before],
