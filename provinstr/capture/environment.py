@@ -14,6 +14,8 @@ ML_LIBRARIES = {
     "tensorflow": "tensorflow",
     "keras": "keras",
     "torch": "torch",
+    "lightning": "lightning",
+    "pytorch_lightning": "pytorch-lightning",
     "sklearn": "scikit-learn",
     "numpy": "numpy",
     "pandas": "pandas",
