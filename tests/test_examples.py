@@ -13,6 +13,7 @@ from conftest import REPO
 
 DENSEED = REPO / "examples" / "denseed"
 DIGITS = REPO / "examples" / "digits"
+TORCH = REPO / "examples" / "torch"
 
 
 def _demo_module():
@@ -77,11 +78,40 @@ def test_digits_example_runs_with_plain_python_and_saves_its_model(tmp_path):
     assert (tmp_path / "digits_cnn.keras").is_file()
 
 
+def test_the_pytorch_example_under_provinstr_run_answers_the_seeds_query_b(tmp_path, cli):
+    pytest.importorskip("torch")
+    result = cli("run", str(TORCH / "train.py"), "--epochs", "4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = [float(line.split("train_loss ")[1].split()[0]) for line in result.stdout.splitlines()
+               if line.startswith("epoch ")]
+    store = provinstr.open_store(tmp_path / ".provinstr")
+    rows = store.query(_demo_module().QUERY_B).rows
+    assert [epoch for epoch, _ in rows] == [0, 1, 2, 3]
+    assert [round(loss, 4) for _, loss in rows] == printed  # the script prints its mean loss to 4 places
+    run = store.runs()[-1]
+    changes = store.query("""SELECT ?epoch ?trigger WHERE { ?a a pi:Adaptation ; pi:epoch ?epoch ;
+        pi:trigger ?trigger } ORDER BY ?epoch""", run=run.id).rows
+    assert changes == [(2, "StepLR")]
+    assert (tmp_path / "small_cnn.pt").is_file()
+
+
+def test_the_lightning_example_under_provinstr_run_records_its_logged_epochs(tmp_path, cli):
+    pytest.importorskip("lightning")
+    result = cli("run", str(TORCH / "lightning_train.py"), "--epochs", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    store = provinstr.open_store(tmp_path / ".provinstr")
+    run = store.runs()[-1]
+    names = {name for name, in store.query("""SELECT DISTINCT ?name WHERE { ?t a pi:Training ; prov:generated ?m .
+        ?m a pi:Metric ; pi:epoch 1 ; pi:name ?name }""", run=run.id).rows}
+    assert {"train_loss", "val_loss", "val_acc"} <= names
+    assert store.query("SELECT ?v WHERE { ?m a pi:Metric ; pi:name 'test_acc' ; prov:value ?v }", run=run.id).rows
+
+
 def test_example_training_scripts_do_not_import_provinstr():
-    for script in (DENSEED / "train.py", DIGITS / "train.py"):
+    for script in (DENSEED / "train.py", DIGITS / "train.py", TORCH / "train.py", TORCH / "lightning_train.py"):
         tree = ast.parse(script.read_text(), str(script))
         imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                     for alias in node.names}
         imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert "provinstr" not in imported, f"{script.name} imports provinstr"
-        assert "keras" in imported
+        assert imported & {"keras", "torch"}

@@ -183,7 +183,7 @@ def test_an_epoch_loop_calling_train_and_test_functions_records_their_values(tmp
 
 
 # -- other loop styles ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("style, steps", [("while", 4), ("lbfgs", 1), ("manual", 0)])
+@pytest.mark.parametrize("style, steps", [("while", 4), ("lbfgs", 1), ("manual", 0), ("onecycle", 4), ("user", 4)])
 def test_while_loops_accumulation_closures_and_manual_updates_get_their_epochs(tmp_path, cli, style, steps):
     plain, captured = run_both(tmp_path, cli, "styles.py", style)
     assert plain.returncode == 0 and captured.returncode == 0, captured.stderr
@@ -193,6 +193,26 @@ def test_while_loops_accumulation_closures_and_manual_updates_get_their_epochs(t
     store, run = store_of(tmp_path)
     assert close(per_epoch(store, run, "loss"), script["losses"])
     assert per_epoch(store, run, "steps") == [steps] * 3
+    if style == "onecycle":  # a per-batch schedule: a hyperparameter and the rate of each epoch, no adaptations
+        assert adaptations(store, run) == []
+        assert hyperparameters(store, run)["lr_schedule"] == "OneCycleLR (per step)"
+        assert len(set(per_epoch(store, run, "lr"))) == 3
+    if style == "user":
+        assert adaptations(store, run) == [(2, 0.1, 0.025, "user code")]
+
+
+def test_a_rewritten_copy_runs_with_plain_python_and_records_the_same_epochs(tmp_path, cli):
+    for name in ("functions.py", "common.py"):
+        (tmp_path / name).write_text((DATA / name).read_text())
+    done = cli("rewrite", "functions.py", "-o", "functions_prov.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ran = subprocess.run([sys.executable, "functions_prov.py", str(tmp_path / "rewritten.json")], cwd=tmp_path,
+                         env={**os.environ, "PROVINSTR_STRICT": "1"}, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    script = seen(tmp_path, "rewritten")
+    store, run = store_of(tmp_path)
+    assert close(per_epoch(store, run, "loss"), script["loss"])
+    assert per_epoch(store, run, "test_loss") == script["test_loss"]
 
 
 def test_a_script_that_only_uses_tensors_has_a_run_and_no_training(tmp_path, cli):

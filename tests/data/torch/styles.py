@@ -54,5 +54,22 @@ elif style == "manual":
             for parameter in model.parameters():
                 parameter -= learning_rate * parameter.grad
         backpropagated.append(loss.item())
+elif style in ("onecycle", "user"):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.2, total_steps=12) if style == "onecycle" else None
+    for epoch in range(3):
+        values = []
+        for start in range(0, len(X), 32):
+            loss = loss_fn(model(X[start:start + 32]), y[start:start + 32])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()  # per batch: a schedule, not adaptations
+            values.append(loss.item())
+        backpropagated.append(sum(values) / len(values))
+        if style == "user" and epoch == 1:
+            for group in optimizer.param_groups:
+                group["lr"] = group["lr"] / 4  # the script edits the rate itself
 print("losses", [round(v, 6) for v in backpropagated])
 report(out_path(), losses=backpropagated, weights=weights_digest(model))
