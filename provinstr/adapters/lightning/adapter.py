@@ -43,7 +43,7 @@ class LightningAdapter(Adapter):
         """Trainer(callbacks=[...], logger=...) arguments by their classes, not their reprs."""
         if isinstance(value, (list, tuple)) and value and not all(_scalar(v) for v in value):
             return [v if _scalar(v) else records.class_name(v) for v in value]
-        if not _scalar(value) and type(value).__module__.partition(".")[0] in ("lightning", "pytorch_lightning"):
+        if not _scalar(value) and type(value).__module__.partition(".")[0] in _PACKAGES:
             return records.class_name(value)
         return summarize(value)
 
@@ -103,7 +103,7 @@ class LightningAdapter(Adapter):
 
     @staticmethod
     def _names(ctx: CallContext, arguments: dict, kind: str) -> dict[int, str]:
-        """id(loader) and id(dataset) -> the names the script gave them, for the loaders this call was given."""
+        """id(loader) and id(dataset) -> the script's names for them (the loaders passed to the call)."""
         names: dict[int, str] = {}
         for argument in _LOADER_ARGUMENTS.get(kind, ()):
             for key, loader in describe.loaders_in(arguments.get(argument)):
@@ -142,7 +142,7 @@ class LightningAdapter(Adapter):
 
     @staticmethod
     def _predictions(ctx: CallContext, activity: Activity, result: Any) -> None:
-        """trainer.predict's batches, when they are tensors of one shape but the first: one pi:Dataset it generated."""
+        """trainer.predict's batches, when tensors of one shape but the first: a pi:Dataset it generated."""
         torch = sys.modules.get("torch")
         batches = result if isinstance(result, list) else []
         if torch is None or not batches or not all(isinstance(b, torch.Tensor) and b.dim() for b in batches):
@@ -155,7 +155,7 @@ class LightningAdapter(Adapter):
 
     # -- model files ----------------------------------------------------------------------------------
     def on_model(self, ctx: CallContext, result: Any, node: str) -> None:
-        """trainer.save_checkpoint(path): the file, its sha256, and the Training (and epoch, during a fit) that made it."""
+        """trainer.save_checkpoint(path): the file, its sha256, the Training (and epoch) that made it."""
         arguments = bound_arguments(ctx.callee, ctx.args, ctx.kwargs)
         path = arguments.get("filepath")
         run = ctx.run
@@ -171,6 +171,9 @@ class LightningAdapter(Adapter):
             run.emit(training, [(PROV.generated, IRI(node))])
         if running is not None and running.epoch is not None:
             run.emit(node, [(PI.epoch, running.epoch)])
+
+
+_PACKAGES = ("lightning", "pytorch_lightning")
 
 
 def _scalar(value: Any) -> bool:

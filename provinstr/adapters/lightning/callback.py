@@ -55,7 +55,7 @@ class TrainerCall:
         self._suspension.__enter__()
 
     def end(self) -> None:
-        """Give the trainer its callbacks back and plain-loop capture its place (once; never raises)."""
+        """Give the trainer its callbacks back and plain-loop capture its place (the first time only)."""
         suspension, self._suspension = self._suspension, None
         if suspension is not None:
             suspension.__exit__(None, None, None)
@@ -74,13 +74,14 @@ class TrainerCall:
 
 
 class FitCapture(TrainerCall):
-    """One trainer.fit as a pi:Training: its layers, optimizers, epochs, learning rates, checkpoints, early stop.
+    """One trainer.fit as a pi:Training: layers, optimizers, epochs, learning rates, checkpoints, early stop.
 
     It also offers what TorchSteering reads of a PyTorch loop (optimizers, rates, session.schedulers,
     activity), so `provinstr steer` changes a Lightning fit exactly as it changes a plain loop.
     """
 
-    def __init__(self, activity: Activity, trainer: Any, module: Any, limit: int, names: dict[int, str]) -> None:
+    def __init__(self, activity: Activity, trainer: Any, module: Any, limit: int,
+                 names: dict[int, str]) -> None:
         super().__init__(activity, trainer)
         self.run = activity.run
         self.module, self.limit, self.names = module, limit, names
@@ -91,8 +92,8 @@ class FitCapture(TrainerCall):
         self.rates: dict[int, list] = {}  # id(optimizer) -> its groups' lr in effect this epoch
         self.scheduled: dict[int, int] = {}  # id(scheduler) -> its last_epoch at the last look
         self.per_step: set[int] = set()  # optimizers a per-step schedule drives (no adaptations)
-        self.session = SimpleNamespace(schedulers={})  # optimizer -> its schedulers (TorchSteering scales them)
-        self.seen: dict[str, Any] = {}  # metric name -> the value recorded last (kept, not logged again: stale)
+        self.session = SimpleNamespace(schedulers={})  # optimizer -> its schedulers (TorchSteering scales)
+        self.seen: dict[str, Any] = {}  # metric name -> the value object recorded last (seen again: stale)
         self.validation_described = False
         self.checkpoints = Checkpoints(activity)
 
@@ -119,7 +120,8 @@ class FitCapture(TrainerCall):
             node = used_file(self.run, trainer.ckpt_path)  # resumed from a checkpoint
             if node is not None:
                 activity.used(node)
-        describe.record_loaders(activity, trainer.train_dataloader, "train", self.names, self.limit, settings=True)
+        describe.record_loaders(activity, trainer.train_dataloader, "train", self.names, self.limit,
+                                settings=True)
         self.describe_validation(trainer)
 
     def describe_optimizers(self, trainer: Any) -> None:
@@ -148,7 +150,8 @@ class FitCapture(TrainerCall):
                 activity.hyperparameter(f"{name}.monitor", config.monitor)
             if config.interval == "step":  # OneCycleLR, warm-up: the schedule is the hyperparameter
                 self.per_step.add(id(optimizer))
-                activity.hyperparameter(f"{self.prefix(index)}lr_schedule", f"{type(scheduler).__name__} (per step)")
+                schedule = f"{type(scheduler).__name__} (per step)"
+                activity.hyperparameter(f"{self.prefix(index)}lr_schedule", schedule)
 
     def prefix(self, index: int) -> str:
         return "" if len(self.optimizers) <= 1 else f"optimizer.{index}."
@@ -171,7 +174,7 @@ class FitCapture(TrainerCall):
         self.steps_before = int(trainer.global_step)
         with guard("recording a Lightning learning-rate change"):
             self.check_rates(epoch)
-        steerable.apply_pending(TorchSteering(self), self.run, epoch)  # guarded inside; refusals go to the asker
+        steerable.apply_pending(TorchSteering(self), self.run, epoch)  # a refusal goes to the asker
         with guard("recording a Lightning checkpoint"):
             self.checkpoints.look(trainer, epoch - 1)
 
@@ -258,7 +261,8 @@ class FitCapture(TrainerCall):
                 activity.metric(f"{prefix}best_score", best)
             stopped = getattr(callback, "stopped_epoch", 0)
             if isinstance(stopped, int) and stopped > 0:
-                node = activity.metric("stopped_epoch" if len(stoppers) == 1 else f"{prefix}stopped_epoch", stopped)
+                name = "stopped_epoch" if len(stoppers) == 1 else f"{prefix}stopped_epoch"
+                node = activity.metric(name, stopped)
                 reason = getattr(callback, "stopping_reason_message", None)
                 if isinstance(reason, str) and reason:
                     self.run.emit(node, [(RDFS.comment, reason)])
@@ -272,7 +276,7 @@ class FitCapture(TrainerCall):
             self.end()
 
     def finished(self, trainer: Any) -> None:
-        """After fit returned: the last files (and which is best), then the trainer gets its callbacks back."""
+        """After fit returned: the last files (and which is best); the trainer gets its callbacks back."""
         try:
             with guard("recording a Lightning checkpoint"):
                 self.checkpoints.look(trainer, None)
@@ -291,7 +295,7 @@ def _number(value: Any) -> Any:
 
 # -- the Lightning Callback ----------------------------------------------------------------------------
 class _Hooks:
-    """The hooks of provinstr's Lightning callback (mixed into the Callback class of the script's Lightning)."""
+    """The hooks of provinstr's Lightning callback (mixed into the Callback of the script's Lightning)."""
 
     def __init__(self, call: TrainerCall) -> None:
         super().__init__()
@@ -332,7 +336,7 @@ class _Hooks:
             self.provinstr_call.failed(trainer)
 
     def __reduce__(self):
-        # A spawned process (strategy="ddp_spawn") gets a callback that does nothing: the records are this process's.
+        # A spawned process (strategy="ddp_spawn") gets a callback that does nothing: records stay here.
         base = next(c for c in type(self).__mro__ if c.__name__ == "Callback")
         return _inert, (base.__module__,)
 
@@ -341,7 +345,7 @@ _classes: dict[Any, type] = {}
 
 
 def callback_class(trainer: Any) -> type:
-    """provinstr's Callback class for the Lightning a trainer comes from (`lightning` or `pytorch_lightning`)."""
+    """provinstr's Callback class for the Lightning a trainer is from (`lightning` or `pytorch_lightning`)."""
     base = describe.package_of(trainer).callbacks.Callback
     kind = _classes.get(base)
     if kind is None:

@@ -1,4 +1,4 @@
-"""Checkpoint files as pi:Model entities: what a fit's ModelCheckpoint callbacks wrote, and what a Trainer loaded.
+"""Checkpoint files as pi:Model entities: what a fit's ModelCheckpoint callbacks wrote, what a Trainer loaded.
 
 Lightning tells callbacks that a checkpoint is being made (on_save_checkpoint, with its epoch) before the
 file is written, never the path; so the files each ModelCheckpoint names (its top-k, best, last and
@@ -38,7 +38,7 @@ def model_node(run: "Run", path: "str | os.PathLike") -> str:
 
 
 def used_file(run: "Run", path: Any) -> str | None:
-    """The pi:Model of a checkpoint a call loads: the node this run recorded for it, else a new one (None if no file)."""
+    """The pi:Model of a checkpoint a call loads: this run's node for it, else a new one (None: no file)."""
     if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
         return None
     node = FILES.get(os.path.abspath(path))
@@ -76,7 +76,7 @@ class Checkpoints:
             self.saving = epoch
 
     def look(self, trainer: Any, epoch: int | None) -> None:
-        """Record every new or rewritten file of the trainer's checkpoint callbacks (hashed once per version)."""
+        """Record each new or rewritten file of the trainer's checkpoint callbacks (hashed once a version)."""
         found = False
         for absolute in self._paths(trainer):
             version = _version(absolute)

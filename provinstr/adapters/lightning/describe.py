@@ -1,4 +1,4 @@
-"""Describe Lightning objects as records: a Trainer's settings in effect, a module's hparams, the loaders it ran.
+"""Describe Lightning objects as records: a Trainer's settings in effect, a module's hparams, its loaders.
 
 Read from the objects (nothing here imports Lightning: a script may have imported either `lightning` or
 `pytorch_lightning`, and provinstr imports neither); PyTorch objects (modules, optimizers, schedulers,
@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # Trainer settings every activity ran with, then those of one kind of call (read as the Trainer holds them).
 COMMON_SETTINGS = ("precision", "num_nodes", "deterministic", "benchmark", "inference_mode")
 FIT_SETTINGS = ("max_epochs", "min_epochs", "max_steps", "min_steps", "max_time", "accumulate_grad_batches",
-                "gradient_clip_val", "gradient_clip_algorithm", "check_val_every_n_epoch", "val_check_interval",
+                "gradient_clip_val", "gradient_clip_algorithm", "check_val_every_n_epoch",
+                "val_check_interval",
                 "limit_train_batches", "limit_val_batches", "num_sanity_val_steps", "overfit_batches",
                 "fast_dev_run", "reload_dataloaders_every_n_epochs", "log_every_n_steps", "detect_anomaly")
 KIND_SETTINGS = {"fit": FIT_SETTINGS, "validate": ("limit_val_batches",), "test": ("limit_test_batches",),
@@ -34,7 +35,7 @@ KIND_SETTINGS = {"fit": FIT_SETTINGS, "validate": ("limit_val_batches",), "test"
 
 
 def package_of(obj: Any) -> Any:
-    """The Lightning package an object belongs to: lightning.pytorch or pytorch_lightning (already imported)."""
+    """The Lightning package an object is from: lightning.pytorch or pytorch_lightning (already imported)."""
     top = type(obj).__module__.partition(".")[0]
     return sys.modules["lightning.pytorch" if top == "lightning" else top]
 
@@ -68,7 +69,8 @@ def trainer_settings(trainer: Any, kind: str) -> dict[str, Any]:
         found["accelerator"] = _short(type(accelerator).__name__, "Accelerator")
     strategy = getattr(trainer, "strategy", None)
     if strategy is not None:
-        found["strategy"] = getattr(type(strategy), "strategy_name", None) or _short(type(strategy).__name__, "Strategy")
+        named = getattr(type(strategy), "strategy_name", None)
+        found["strategy"] = named or _short(type(strategy).__name__, "Strategy")
     devices = getattr(trainer, "num_devices", None)
     if isinstance(devices, int):
         found["devices"] = devices
@@ -111,13 +113,15 @@ def _short(name: str, suffix: str) -> str:
 def record_hparams(activity: "Activity", owner: Any, role: str) -> None:
     """save_hyperparameters()'s values (`owner.hparams`) as hyperparameters under their own names.
 
-    They get IRIs of their own (<activity>/<role>/<name>): an hparam `lr` and the optimizer's `lr` are two nodes.
+    They get IRIs of their own (<activity>/<role>/<name>): an hparam `lr` and the optimizer's `lr` are two
+    nodes.
     """
     hparams = getattr(owner, "hparams", None)
     if not hparams:
         return
     for name, value in dict(hparams).items():
-        activity.hyperparameter(str(name), summarize(value), iri=f"{activity.iri}/{role}/{safe_segment(name)}")
+        node = f"{activity.iri}/{role}/{safe_segment(name)}"
+        activity.hyperparameter(str(name), summarize(value), iri=node)
 
 
 def callback_names(callbacks: list) -> list[str]:
@@ -126,7 +130,7 @@ def callback_names(callbacks: list) -> list[str]:
 
 # -- data -----------------------------------------------------------------------------------------
 def loaders_in(iterables: Any) -> Iterator[tuple[str, Any]]:
-    """(key, loader) for each DataLoader in what a Trainer holds: one loader, a list, a dict, a CombinedLoader."""
+    """(key, loader) for each DataLoader a Trainer holds: one loader, a list, a dict, a CombinedLoader."""
     if iterables is None:
         return
     inner = getattr(iterables, "iterables", None)  # a CombinedLoader the script built
@@ -172,7 +176,7 @@ _datasets: "weakref.WeakKeyDictionary[Any, tuple[str, list[str]]]" = weakref.Wea
 
 
 def _dataset_nodes(run: Any, dataset: Any, name: str, limit: int) -> list[str]:
-    """A dataset's pi:Dataset nodes, described once per run (fit, test and predict on one dataset share them)."""
+    """A dataset's pi:Dataset nodes, described once per run (fit, test and predict of one dataset share)."""
     try:
         found = _datasets.get(dataset)
     except TypeError:
@@ -186,7 +190,7 @@ _named: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
 
 
 def script_names(loader: Any) -> tuple[str | None, str | None]:
-    """What the script named a loader it built (the torch.dataloader rule saw it) and its dataset, else Nones."""
+    """The script's names of a loader it built (the torch.dataloader rule saw it) and its dataset, or None."""
     try:
         found = _named.get(loader)
         if found is None:
