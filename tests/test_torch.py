@@ -180,6 +180,9 @@ def test_an_epoch_loop_calling_train_and_test_functions_records_their_values(tmp
     assert found["amsgrad"] is False and found["model"] == "__main__.NeuralNetwork"
     names = {r["name"] for r in rows(store, run, "SELECT ?name WHERE { ?t a pi:Training ; prov:used [ a pi:Layer ; pi:name ?name ] }")}
     assert {"features", "features.0", "features.1", "head", "head.0", "head.1", "model"} <= names
+    saved = rows(store, run, "SELECT ?where ?sha ?kind WHERE { ?m a pi:Model ; prov:atLocation ?where ; pi:sha256 ?sha ; pi:valueType ?kind }")
+    assert saved == [{"where": str(tmp_path / "final.pt"), "kind": "__main__.NeuralNetwork",
+                      "sha": hashlib.sha256((tmp_path / "final.pt").read_bytes()).hexdigest()}]
 
 
 # -- other loop styles ------------------------------------------------------------------------------------

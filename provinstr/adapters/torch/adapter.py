@@ -108,9 +108,10 @@ class TorchAdapter(Adapter):
         run = ctx.run
         run.emit(node, [(RDF.type, IRI(MLS.Model)),
                         (PI.valueType, "state_dict" if isinstance(obj, dict) else describe.public_class(obj))])
-        if isinstance(where, (str, os.PathLike)):
-            records.file_facts(run, node, where)
-            SESSION.saved[os.path.abspath(where)] = node
+        path = _path_of(where)
+        if path is not None:
+            records.file_facts(run, node, path)
+            SESSION.saved[os.path.abspath(path)] = node
         training = SESSION.current or SESSION.loose or SESSION.last
         if training is not None and training.activity is not None and training.run is run:
             training.activity.generated(node)
@@ -122,8 +123,8 @@ class TorchAdapter(Adapter):
         """torch.load of a file this run saved, or load_state_dict of what it returned: the model is used."""
         arguments = bound_arguments(ctx.callee, ctx.args, ctx.kwargs)
         if ctx.receiver is None:  # torch.load(f)
-            where = arguments.get("f")
-            node = SESSION.saved.get(os.path.abspath(where)) if isinstance(where, (str, os.PathLike)) else None
+            path = _path_of(arguments.get("f"))
+            node = SESSION.saved.get(os.path.abspath(path)) if path is not None else None
             if node is not None:
                 records.remember(result, node)
         else:  # module.load_state_dict(state_dict)
@@ -140,6 +141,19 @@ class TorchAdapter(Adapter):
             SESSION.loaded.append(node)
         run = ctx.run
         run.emit(node, [(RDF.type, IRI(PROV.Entity))])
+
+
+def _path_of(where: Any) -> "str | os.PathLike | None":
+    """The file torch.save / torch.load was given: a path, or an open file's name (flushed, so its bytes are hashed)."""
+    if isinstance(where, (str, os.PathLike)):
+        return where
+    name = getattr(where, "name", None)
+    if isinstance(name, str) and os.path.isfile(name):
+        flush, mode = getattr(where, "flush", None), str(getattr(where, "mode", ""))
+        if callable(flush) and any(letter in mode for letter in "wa+"):
+            flush()
+        return name
+    return None
 
 
 class _Names:

@@ -67,4 +67,6 @@ for t in range(epochs):
     seen["correct"].append(correct)
     scheduler.step(test_loss)
 print("Done!")
+with open("final.pt", "wb") as handle:  # an open file, as pytorch/examples' word_language_model saves
+    torch.save(model, handle)
 report(out_path(), weights=weights_digest(model), **seen)
