@@ -4,6 +4,7 @@ This file only declares the adapter's rule options; the hooks (adapter.py) are i
 adapter = "keras" fires, i.e. after the user's script imported Keras.
 """
 
+from provinstr.adapters import lazy_exports
 from provinstr.rules.options import HASH_LIMIT, Option
 
 OPTIONS = (
@@ -20,13 +21,7 @@ _LAZY = {
     "EPOCH_BEGIN_HOOKS": "provinstr.adapters.keras.callback",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["OPTIONS", *_LAZY]

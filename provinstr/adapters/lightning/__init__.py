@@ -5,6 +5,7 @@ adapter = "lightning" fires, i.e. after the user's script imported Lightning. No
 Lightning or torch.
 """
 
+from provinstr.adapters import lazy_exports
 from provinstr.rules.options import HASH_LIMIT
 
 OPTIONS = (HASH_LIMIT,)
@@ -15,13 +16,7 @@ _LAZY = {
     "FitCapture": "provinstr.adapters.lightning.callback",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["OPTIONS", *_LAZY]

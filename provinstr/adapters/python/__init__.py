@@ -5,6 +5,7 @@ adapter = "python" fires. They import no framework: a seed rule fires only after
 library.
 """
 
+from provinstr.adapters import lazy_exports
 from provinstr.rules.options import Option
 
 OPTIONS = (
@@ -14,12 +15,8 @@ OPTIONS = (
 )
 
 
-def __getattr__(name: str):
-    if name in ("ADAPTER", "PythonAdapter"):
-        from provinstr.adapters.python import adapter
-
-        return getattr(adapter, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_LAZY = {"ADAPTER": "provinstr.adapters.python.adapter", "PythonAdapter": "provinstr.adapters.python.adapter"}
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["ADAPTER", "OPTIONS", "PythonAdapter"]

@@ -4,6 +4,7 @@ This file only declares the adapter's rule options; the hooks (adapter.py) are i
 adapter = "sklearn" fires, i.e. after the user's script imported scikit-learn.
 """
 
+from provinstr.adapters import lazy_exports
 from provinstr.rules.options import HASH_LIMIT, Option
 
 OPTIONS = (
@@ -14,12 +15,8 @@ OPTIONS = (
 )
 
 
-def __getattr__(name: str):
-    if name in ("ADAPTER", "SklearnAdapter"):
-        from provinstr.adapters.sklearn import adapter
-
-        return getattr(adapter, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_LAZY = {"ADAPTER": "provinstr.adapters.sklearn.adapter", "SklearnAdapter": "provinstr.adapters.sklearn.adapter"}
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["OPTIONS", "ADAPTER", "SklearnAdapter"]

@@ -430,7 +430,12 @@ class EvaluationPass:
 
 # -- steering -------------------------------------------------------------------------------------
 class TorchSteering:
-    """A PyTorch loop as `provinstr steer` sees it (capture.steerable.Steerable): its optimizers' groups."""
+    """A PyTorch loop as `provinstr steer` sees it (capture.steerable.Steerable): its optimizers' groups.
+
+    `training` is a TorchTraining, or anything with the same four attributes (Lightning's fit capture):
+    `optimizers` (list), `activity` (the Training), `rates` (id(optimizer) -> its groups' lr, kept
+    current so a steered rate is no scheduler's adaptation) and `session` (whose `schedulers` it scales).
+    """
 
     def __init__(self, training: TorchTraining) -> None:
         self.training = training
