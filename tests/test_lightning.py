@@ -229,21 +229,9 @@ def test_pytorch_lightning_imports_work_and_early_stopping_records_its_stop(earl
 
 # -- steering --------------------------------------------------------------------------------------------------
 def test_steer_sets_the_rate_at_the_next_epoch_and_steplr_continues_from_it(store_dir, tmp_path):
-    from test_steer import _first_epoch_flushed
+    from test_steer import steer_while_training
 
-    training = subprocess.Popen([sys.executable, "-m", "provinstr", "run", str(DATA / "steered.py"), "--store",
-                                 str(store_dir)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env={**os.environ, "PROVINSTR_STRICT": "1"})
-    try:
-        run = _first_epoch_flushed(store_dir, training)
-        steered = subprocess.run([sys.executable, "-m", "provinstr", "steer", run.id[:8], "--set", "lr=0.001",
-                                  "--store", str(store_dir)], cwd=tmp_path, capture_output=True, text=True,
-                                 timeout=120)
-    finally:
-        out, err = training.communicate(timeout=240)
-    assert training.returncode == 0, err
-    assert steered.returncode == 0, steered.stderr
-    applied = int(steered.stdout.split("applied at epoch ")[1].split(":")[0])
+    run, applied, out = steer_while_training(store_dir, tmp_path, DATA / "steered.py", "lr=0.001")
     rates = json.loads(out.strip().splitlines()[-1])
     expected, rate = [], 0.1
     for epoch in range(16):

@@ -36,22 +36,27 @@ print(json.dumps({"history": history.history.get("learning_rate"), "rates": rate
 """
 
 
-def test_steer_changes_the_learning_rate_of_a_running_fit(store_dir, tmp_path):
-    script = tmp_path / "train.py"
-    script.write_text(TRAIN)
+def steer_while_training(store_dir, cwd, script, setting: str):
+    """Run `script` under `provinstr run`, steer it with `--set setting` once an epoch is flushed, let it
+    finish; returns (the run, the epoch the change was applied at, what the script printed)."""
     training = subprocess.Popen([sys.executable, "-m", "provinstr", "run", str(script), "--store", str(store_dir)],
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         run = _first_epoch_flushed(store_dir, training)
-        steered = subprocess.run([sys.executable, "-m", "provinstr", "steer", run.id[:8], "--set",
-                                  "learning_rate=0.0005", "--store", str(store_dir)],
-                                 cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        steered = subprocess.run([sys.executable, "-m", "provinstr", "steer", run.id[:8], "--set", setting,
+                                  "--store", str(store_dir)], cwd=cwd, capture_output=True, text=True, timeout=120)
     finally:
         out, err = training.communicate(timeout=240)
     assert training.returncode == 0, err
     assert steered.returncode == 0, steered.stderr
-    applied = int(steered.stdout.split("applied at epoch ")[1].split(":")[0])
-    assert "learning_rate=0.0005" in steered.stdout
+    assert setting in steered.stdout
+    return run, int(steered.stdout.split("applied at epoch ")[1].split(":")[0]), out
+
+
+def test_steer_changes_the_learning_rate_of_a_running_fit(store_dir, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    run, applied, out = steer_while_training(store_dir, tmp_path, script, "learning_rate=0.0005")
 
     seen = json.loads(out.strip().splitlines()[-1])
     rates = seen["rates"]

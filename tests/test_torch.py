@@ -279,22 +279,11 @@ print(json.dumps(rates))
 
 
 def test_steer_sets_the_rate_of_every_group_at_the_next_epoch_and_the_scheduler_keeps_it(store_dir, tmp_path):
-    from test_steer import _first_epoch_flushed
+    from test_steer import steer_while_training
 
     script = tmp_path / "train.py"
     script.write_text(STEERED)
-    training = subprocess.Popen([sys.executable, "-m", "provinstr", "run", str(script), "--store", str(store_dir)],
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        run = _first_epoch_flushed(store_dir, training)
-        steered = subprocess.run([sys.executable, "-m", "provinstr", "steer", run.id[:8], "--set", "lr=0.001",
-                                  "--store", str(store_dir)], cwd=tmp_path, capture_output=True, text=True,
-                                 timeout=120)
-    finally:
-        out, err = training.communicate(timeout=240)
-    assert training.returncode == 0, err
-    assert steered.returncode == 0, steered.stderr
-    applied = int(steered.stdout.split("applied at epoch ")[1].split(":")[0])
+    run, applied, out = steer_while_training(store_dir, tmp_path, script, "lr=0.001")
     rates = json.loads(out.strip().splitlines()[-1])
     assert rates[applied] == [0.001, 0.001]  # every group, from the next epoch on
     assert rates[applied + 1] == [0.0005, 0.0005]  # StepLR's next step starts from the steered rate
