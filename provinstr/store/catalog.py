@@ -1,0 +1,338 @@
+"""The run catalog: what `provinstr runs` lists, kept per run in SQLite, derived from the run logs.
+
+Each entry holds a run's id, name, group, status, start and end, its hyperparameters (those its
+activities used, Adaptations left out, a later activity's value winning) and, for each metric
+recorded per epoch by a training, the final value (the last epoch's) and the lowest and highest.
+Entries are brought up to date from the new tails of the logs that changed (size or mtime) since
+the catalog last saw them, so a listing reads a few rows and stats each log, never every quad. The
+logs stay the truth: a catalog that is missing, unreadable, truncated or of another version is
+rebuilt from them with the same answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import gzip
+import json
+import math
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyoxigraph as ox
+
+from provinstr.store.results import to_python
+from provinstr.vocab import PI, PROV, RDF, RDFS, RUN_BASE
+
+# Bump when what an entry holds or how it is derived changes: older catalogs are rebuilt.
+CATALOG_VERSION = 1
+CATALOG_FILE = "catalog.sqlite"
+
+_TYPE, _LABEL = str(RDF.type), str(RDFS.label)
+_VALUE, _USED = str(PROV.value), str(PROV.used)
+_STARTED, _ENDED, _GENERATED_BY = str(PROV.startedAtTime), str(PROV.endedAtTime), str(PROV.wasGeneratedBy)
+_ACTIVITY = str(PROV.Activity)
+_NAME, _EPOCH, _INDEX = str(PI.name), str(PI.epoch), str(PI.index)
+_RUN, _METRIC, _HYPERPARAMETER = str(PI.Run), str(PI.Metric), str(PI.Hyperparameter)
+_RUN_FACTS = {str(PI.status): "status", str(PI.host): "host", str(PI.processId): "pid",
+              str(PI.group): "group", str(PI.exceptionMessage): "error", _LABEL: "name",
+              _STARTED: "started", _ENDED: "ended"}
+_PI = str(PI._NS)
+_TAIL_NUMBER = re.compile(r"(\d+)$")
+
+
+@dataclass
+class CatalogEntry:
+    """One run as the catalog holds it (plain values; times as datetimes)."""
+
+    id: str
+    iri: str
+    name: str | None
+    started: _dt.datetime
+    ended: _dt.datetime | None
+    status: str  # as recorded: 'running' for a run that never ended, whether or not its process lives
+    host: str | None = None
+    pid: int | None = None
+    group: str | None = None
+    error: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    # {metric: {"final": value at the last epoch, "epoch": that epoch, "min": ..., "max": ...}}
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class RunCatalog:
+    """The catalog of one local store folder: `<store>/catalog.sqlite`, next to `runs/`."""
+
+    def __init__(self, store_path: str | os.PathLike) -> None:
+        self.path = Path(store_path) / CATALOG_FILE
+        self.runs_dir = Path(store_path) / "runs"
+
+    def entries(self) -> list[CatalogEntry]:
+        """Every run with a started pi:Run in its log, oldest first, brought up to date with the logs."""
+        logs = _logs(self.runs_dir)
+        try:
+            rows = self._refresh(logs)
+        except sqlite3.DatabaseError:  # truncated or not a database: the logs are the truth
+            self._remove()
+            rows = self._refresh(logs)
+        found = [_entry(run_id, json.loads(text)) for run_id, text in rows if text]
+        found = [entry for entry in found if entry is not None]
+        found.sort(key=lambda e: (e.started, e.id))
+        return found
+
+    def rebuild(self) -> int:
+        """Delete the catalog and derive it again from every log; returns the number of runs."""
+        self._remove()
+        return len(self.entries())
+
+    # -- keeping it current ------------------------------------------------------------
+    def _refresh(self, logs: dict[str, tuple[Path, os.stat_result]]) -> list[tuple[str, str]]:
+        with self._connect() as db:
+            known = {row[0]: row[1:] for row in db.execute("SELECT id, log, size, mtime_ns FROM runs")}
+            stale = [run_id for run_id, (path, stat) in logs.items()
+                     if known.get(run_id) != (path.name, stat.st_size, stat.st_mtime_ns)]
+            gone = [run_id for run_id in known if run_id not in logs]
+            if stale or gone:
+                db.execute("BEGIN IMMEDIATE")  # one updater at a time; readers keep reading
+                for run_id in gone:
+                    db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                for run_id in stale:
+                    self._update(db, run_id, *logs[run_id])
+                db.execute("COMMIT")
+            return list(db.execute("SELECT id, entry FROM runs"))
+
+    def _update(self, db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result) -> None:
+        row = db.execute("SELECT log, offset, state FROM runs WHERE id = ?", (run_id,)).fetchone()
+        state, offset = None, 0
+        if row is not None and row[0] == path.name and row[1] <= stat.st_size and not path.name.endswith(".gz"):
+            offset, state = row[1], json.loads(row[2])
+        summary = RunSummary(RUN_BASE + run_id, state)
+        data = _read(path, offset)
+        end = data.rfind(b"\n") + 1  # a torn last line waits for its end
+        # The last subject's lines may be only half written: they count now, but are read again next time.
+        held = _last_subject_start(data, end)
+        summary.add(data[:held])
+        committed = summary.state()
+        summary.add(data[held:end])
+        db.execute(
+            "INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, entry) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, path.name, stat.st_size, stat.st_mtime_ns, offset + held, json.dumps(committed),
+             json.dumps(summary.entry())),
+        )
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != CATALOG_VERSION:
+                db.execute("BEGIN IMMEDIATE")
+                if db.execute("PRAGMA user_version").fetchone()[0] != CATALOG_VERSION:
+                    db.execute("DROP TABLE IF EXISTS runs")  # another version's entries: derive them again
+                    db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER,"
+                               " offset INTEGER, state TEXT, entry TEXT)")
+                    db.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
+                db.execute("COMMIT")
+            yield db
+        finally:
+            db.close()
+
+    def _remove(self) -> None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+class RunSummary:
+    """The listing facts of one run, folded from its log's quads in the order they were written.
+
+    `state()` is what is needed to go on from where the quads so far end (saved with the offset).
+    """
+
+    def __init__(self, run_iri: str, state: dict | None = None) -> None:
+        self.run_iri = run_iri
+        state = state or {}
+        self.facts: dict[str, Any] = state.get("facts", {})
+        self.is_run: bool = state.get("is_run", False)
+        # activity IRI -> [pi kind or None, start time or None, {hyperparameter node: 1}]
+        self.activities: dict[str, list] = state.get("activities", {})
+        self.values: dict[str, list] = state.get("values", {})  # hyperparameter node -> [name, value]
+        # (activity, metric name) as "activity\tname" -> [last epoch, final value, min, max]
+        self.series: dict[str, list] = state.get("series", {})
+
+    def state(self) -> dict:
+        return json.loads(json.dumps({"facts": self.facts, "is_run": self.is_run, "activities": self.activities,
+                                      "values": self.values, "series": self.series}, default=str))
+
+    def add(self, data: bytes) -> None:
+        """Fold complete N-Quads lines into the summary (lines that do not parse are skipped)."""
+        if not data:
+            return
+        try:
+            quads = list(ox.parse(data, format=ox.RdfFormat.N_QUADS))
+        except SyntaxError:  # a line torn by a failed write: keep every line that parses
+            quads = []
+            for line in data.splitlines():
+                with contextlib.suppress(SyntaxError):
+                    quads.extend(ox.parse(line, format=ox.RdfFormat.N_QUADS))
+        nodes: dict[str, dict[str, Any]] = {}
+        for quad in quads:
+            subject, predicate, obj = quad.subject.value, quad.predicate.value, quad.object
+            if subject == self.run_iri:
+                if predicate == _TYPE and obj.value == _RUN:
+                    self.is_run = True
+                elif predicate in _RUN_FACTS:
+                    self.facts[_RUN_FACTS[predicate]] = _plain(to_python(obj))
+            if predicate == _TYPE:
+                kind = obj.value
+                if kind == _ACTIVITY:
+                    self.activities.setdefault(subject, [None, None, {}])
+                elif kind.startswith(_PI):
+                    nodes.setdefault(subject, {})["kind"] = kind[len(_PI):]
+            elif predicate in (_NAME, _VALUE, _EPOCH, _INDEX, _GENERATED_BY, _STARTED):
+                nodes.setdefault(subject, {})[predicate] = obj
+            elif predicate == _USED:
+                self.activities.setdefault(subject, [None, None, {}])[2][obj.value] = 1
+        for subject, node in nodes.items():
+            kind = node.get("kind")
+            if subject in self.activities:
+                activity = self.activities[subject]
+                activity[0] = kind or activity[0]
+                if _STARTED in node:
+                    activity[1] = node[_STARTED].value
+            if kind == "Hyperparameter" and _NAME in node and _VALUE in node:
+                self.values[subject] = [node[_NAME].value, _plain(to_python(node[_VALUE]))]
+            elif kind == "Metric" and _NAME in node and _VALUE in node and _EPOCH in node and _INDEX not in node:
+                self._metric(node)
+
+    def _metric(self, node: dict[str, Any]) -> None:
+        by = node[_GENERATED_BY].value if _GENERATED_BY in node else ""
+        if self.activities.get(by, [None])[0] not in (None, "Training"):
+            return  # a test's or validation's value: not a training curve
+        value, epoch = to_python(node[_VALUE]), to_python(node[_EPOCH])
+        if not isinstance(epoch, int):
+            return
+        key = f"{by}\t{node[_NAME].value}"
+        series = self.series.get(key)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+        if series is None:
+            self.series[key] = [epoch, _plain(value), value if number else None, value if number else None]
+            return
+        if epoch >= series[0]:
+            series[0], series[1] = epoch, _plain(value)
+        if number:
+            series[2] = value if series[2] is None else min(series[2], value)
+            series[3] = value if series[3] is None else max(series[3], value)
+
+    def entry(self) -> dict[str, Any] | None:
+        """The listing facts as JSON-ready values; None while the log holds no started pi:Run."""
+        if not self.is_run or "started" not in self.facts:
+            return None
+        never = "0000"
+        order = sorted((a for a in self.activities.items() if a[1][0] != "Adaptation"),
+                       key=lambda a: (a[1][1] or never, _tail_number(a[0])))
+        hyper: dict[str, Any] = {}
+        for _, (_kind, _start, used) in order:
+            for name, value in sorted((self.values[n] for n in used if n in self.values), key=lambda nv: nv[0]):
+                hyper[name] = value
+        metrics: dict[str, dict[str, Any]] = {}
+        ranked: dict[str, tuple] = {}
+        for key, (epoch, final, low, high) in self.series.items():
+            activity, name = key.split("\t", 1)
+            rank = (epoch, _tail_number(activity))  # the same epoch in a later fit replaces it
+            current = metrics.get(name)
+            if current is None:
+                metrics[name] = {"final": final, "epoch": epoch, "min": low, "max": high}
+                ranked[name] = rank
+                continue
+            if rank >= ranked[name]:
+                current["final"], current["epoch"], ranked[name] = final, epoch, rank
+            current["min"] = low if current["min"] is None else (current["min"] if low is None else min(current["min"], low))
+            current["max"] = high if current["max"] is None else (current["max"] if high is None else max(current["max"], high))
+        return {**self.facts, "hyperparameters": hyper, "metrics": metrics}
+
+
+def _entry(run_id: str, data: dict | None) -> CatalogEntry | None:
+    if not data:
+        return None
+    return CatalogEntry(
+        id=run_id,
+        iri=RUN_BASE + run_id,
+        name=data.get("name"),
+        started=_time(data["started"]),
+        ended=_time(data.get("ended")),
+        status=data.get("status") or "running",
+        host=data.get("host"),
+        pid=data.get("pid"),
+        group=data.get("group"),
+        error=data.get("error"),
+        hyperparameters=data.get("hyperparameters", {}),
+        metrics=data.get("metrics", {}),
+    )
+
+
+def _logs(runs_dir: Path) -> dict[str, tuple[Path, os.stat_result]]:
+    """{run id: (log, its stat)}: `<id>.nq`, or `<id>.nq.gz` once compressed (the plain one wins)."""
+    found: dict[str, tuple[Path, os.stat_result]] = {}
+    try:
+        names = sorted(os.listdir(runs_dir), key=lambda n: n.endswith(".nq"))  # plain logs last: they win
+    except FileNotFoundError:
+        return found
+    for name in names:
+        if name.startswith(".") or not (name.endswith(".nq") or name.endswith(".nq.gz")):
+            continue
+        path = runs_dir / name
+        try:
+            found[name.split(".", 1)[0]] = (path, path.stat())
+        except FileNotFoundError:
+            continue  # compressed or removed meanwhile
+    return found
+
+
+def _read(path: Path, offset: int) -> bytes:
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read()
+    except (FileNotFoundError, EOFError, gzip.BadGzipFile):
+        return b""  # moved meanwhile, or still being compressed: seen again at the next listing
+
+
+def _last_subject_start(data: bytes, end: int) -> int:
+    """Where the lines of the last subject before `end` begin (a record is written subject by subject)."""
+    if end == 0:
+        return 0
+    start = data.rfind(b"\n", 0, end - 1) + 1
+    subject = data[start:data.find(b" ", start, end) + 1]
+    if not subject:
+        return end
+    while start > 0:
+        previous = data.rfind(b"\n", 0, start - 1) + 1
+        if not data.startswith(subject, previous):
+            break
+        start = previous
+    return start
+
+
+def _tail_number(iri: str) -> tuple:
+    match = _TAIL_NUMBER.search(iri or "")
+    return (int(match.group(1)) if match else 0, iri or "")
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON keeps as it is (a datetime as its ISO text; NaN and infinities as text)."""
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _time(text: str | None) -> _dt.datetime | None:
+    return _dt.datetime.fromisoformat(text) if text else None
