@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from provinstr.errors import StoreError
-from provinstr.store import open_backend
+from provinstr.store import LocalStore, open_backend
+from provinstr.store.catalog import CatalogEntry, RunCatalog
 from provinstr.store.results import QueryResult
 from provinstr.vocab import RUN_BASE
 
@@ -56,6 +57,9 @@ class RunInfo:
     error: str | None = None
     store: "Store | None" = None
     unsent: int = 0  # records still only in the local spool (a SPARQL server store): provinstr push
+    params: dict[str, Any] = field(default_factory=dict)  # hyperparameters of the run and its activities
+    final: dict[str, Any] = field(default_factory=dict)  # {metric: its value at the last epoch}
+    best: dict[str, Any] = field(default_factory=dict)  # {metric: its best epoch's value} (scored metrics)
 
     @property
     def duration(self) -> float | None:
@@ -113,8 +117,62 @@ class Store:
             return self.backend.query(sparql, graphs=[info.iri])
         return self.backend.query(sparql)
 
-    def runs(self) -> list[RunInfo]:
-        """Every run in the store, oldest first; a running run whose process is gone is 'interrupted'."""
+    def runs(self, where: str | None = None, sort: "str | list[str] | None" = None, limit: int | None = None,
+             group: str | None = None, status: str | None = None) -> list[RunInfo]:
+        """The runs in the store, oldest first; a running run whose process is gone is 'interrupted'.
+
+        `group` and `status` keep the runs of one sweep / in one state; `where` is an expression over
+        hyperparameters, final metrics and run fields (`"learning_rate < 0.01 and K = 24"`); `sort`
+        names keys (`"val_loss"`, `"-val_loss"` descending, `"K,-val_loss"`): ties keep the oldest first,
+        runs lacking a key go last; `limit` keeps the first N. A malformed `where` raises WhereError.
+        """
+        infos = self._all_runs()
+        if where is None and sort is None and limit is None and group is None and status is None:
+            return infos
+        from provinstr.analysis.selection import select
+
+        return select(infos, where=where, sort=sort, limit=limit, group=group, status=status)
+
+    def runs_frame(self, where: str | None = None, sort: "str | list[str] | None" = None, limit: int | None = None,
+                   group: str | None = None, status: str | None = None):
+        """The runs as a pandas DataFrame indexed by run id: run fields, one column per hyperparameter and
+        per final metric (`final.NAME` where a hyperparameter has that name), `best.NAME` per scored metric."""
+        try:
+            import pandas as pd
+        except ImportError as error:  # pragma: no cover - depends on the environment
+            raise RuntimeError("runs_frame() needs pandas: pip install pandas") from error
+        from provinstr.analysis.listing import run_record
+
+        infos = self.runs(where=where, sort=sort, limit=limit, group=group, status=status)
+        frame = pd.DataFrame([run_record(info, infos) for info in infos])
+        return frame.set_index("id") if len(frame) else frame
+
+    def _all_runs(self) -> list[RunInfo]:
+        if isinstance(self.backend, LocalStore):
+            infos = [self._info(entry) for entry in RunCatalog(self.backend.path).entries()]
+        else:
+            infos = self._queried_runs()
+        return self._with_spooled(infos)
+
+    def _info(self, entry: CatalogEntry) -> RunInfo:
+        """A catalog entry as a RunInfo: its status, a running run whose process is gone 'interrupted'."""
+        from provinstr.analysis.facts import NOT_SCORED, higher_is_better
+
+        status = entry.status
+        if status == "running" and not self.backend.is_live(entry.id):
+            status = "interrupted"
+        final = {name: m["final"] for name, m in entry.metrics.items()}
+        best = {name: m["max"] if higher_is_better(name) else m["min"]
+                for name, m in entry.metrics.items() if name not in NOT_SCORED}
+        return RunInfo(id=entry.id, iri=entry.iri, name=entry.name or entry.id[:8], started=entry.started,
+                       ended=entry.ended, status=status, host=entry.host, pid=entry.pid, group=entry.group,
+                       error=entry.error, store=self, params=dict(entry.hyperparameters), final=final,
+                       best={name: value for name, value in best.items() if value is not None})
+
+    def _queried_runs(self) -> list[RunInfo]:
+        """A SPARQL server store: the listing facts from three queries over every run (no local catalog)."""
+        from provinstr.analysis.listing import listing_facts
+
         infos = []
         for row in self.backend.query(_RUNS_QUERY).dicts():
             iri = row["run"]
@@ -137,7 +195,8 @@ class Store:
                     store=self,
                 )
             )
-        return self._with_spooled(infos)
+        listing_facts(self, infos)
+        return infos
 
     def _with_spooled(self, infos: list[RunInfo]) -> list[RunInfo]:
         """A server store: mark runs with records still only in the local spool, add spooled runs it lacks."""

@@ -43,27 +43,72 @@ class ExportFormat(str, enum.Enum):
 @app.command()
 def runs(
     store: Optional[str] = StoreOption,
-    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON (the same as --format json)."),
     group: Optional[str] = typer.Option(None, "--group", help="Only the runs of this sweep (--group / PROVINSTR_GROUP)."),
+    status: Optional[str] = typer.Option(
+        None, "--status", help="Only the runs in this state: running, completed, failed or interrupted."),
+    where: Optional[str] = typer.Option(
+        None, "--where", help="Only the runs matching, e.g. \"learning_rate < 0.01 and K = 24\" "
+        "(hyperparameters, final metrics, run fields; = != < <= > >=, and, or, parentheses)."),
+    sort: Optional[str] = typer.Option(
+        None, "--sort", help="Sort by these keys: val_loss, -val_loss (descending), K,-val_loss; "
+        "ties stay oldest first, runs lacking a key go last."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0, help="Show only the first N runs."),
+    fmt: QueryFormat = typer.Option(QueryFormat.table, "--format", help="Output format: table, csv or json."),
 ) -> None:
-    """List the runs in the store, oldest first."""
+    """List the runs in the store, oldest first (or as --sort says), filtered by --group, --status, --where."""
+    from provinstr.analysis.selection import WhereError, names_in, sort_keys
+
     with user_errors():
         opened = open_store(store)
-        infos = [i for i in opened.runs() if group is None or i.group == group]
-    if as_json:
-        typer.echo(json.dumps([_run_dict(info) for info in infos], indent=2))
+        try:
+            infos = opened.runs(where=where, sort=sort, limit=limit, group=group, status=status)
+            shown = [*(names_in(where) if where else []), *(name for name, _ in sort_keys(sort))]
+        except WhereError as error:
+            raise UsageError(str(error)) from None
+    if as_json or fmt is QueryFormat.json:
+        typer.echo(json.dumps([_run_dict(info) for info in infos], indent=2, default=_json_value))
+        return
+    if fmt is QueryFormat.csv:
+        _print_runs_csv(infos)
         return
     if not infos:
-        typer.echo(f"no runs yet in {opened.location}")
+        filtered = any(v is not None for v in (group, status, where, limit))
+        typer.echo(f"no runs match in {opened.location}" if filtered else f"no runs yet in {opened.location}")
         return
-    table = Table("id", "name", "start", "duration", "status")
-    for info in infos:
-        table.add_row(info.id[:8], info.name, cell(info.started), _duration(info.duration), info.status)
-    stdout_console().print(table, highlight=False)
+    _print_runs_table(infos, list(dict.fromkeys(shown)))
     for info in infos:  # a server store: records that could not be sent yet are only in the local spool
         if info.unsent:
             typer.echo(f"run {info.id[:8]}: {info.unsent} records not yet on {opened.location}; "
                        "send them with: provinstr push")
+
+
+_RUN_FIELDS = ("id", "name", "group", "status", "start", "end", "duration", "host")
+
+
+def _print_runs_table(infos: list[RunInfo], keys: list[str]) -> None:
+    """id, name, (group), start, duration, status, then the columns --where and --sort name."""
+    from provinstr.analysis.selection import lookup
+
+    extra = [key for key in keys if key not in ("id", "name", "start", "duration", "status")]
+    with_group = any(info.group for info in infos) and "group" not in extra
+    table = Table("id", "name", *(["group"] if with_group else []), "start", "duration", "status", *extra)
+    for info in infos:
+        table.add_row(info.id[:8], info.name, *([info.group or ""] if with_group else []), cell(info.started),
+                      _duration(info.duration), info.status, *(cell(lookup(info, key)) for key in extra))
+    stdout_console().print(table, highlight=False, markup=False)
+
+
+def _print_runs_csv(infos: list[RunInfo]) -> None:
+    """One row per run: run fields, a column per hyperparameter, per final metric and per best value."""
+    from provinstr.analysis.listing import run_record
+
+    records = [run_record(info, infos) for info in infos]
+    columns = list(records[0]) if records else list(_RUN_FIELDS[:-1])
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow(["" if record.get(c) is None else _json_value(record[c]) for c in columns])
 
 
 def _run_dict(info: RunInfo) -> dict[str, Any]:
@@ -79,6 +124,8 @@ def _run_dict(info: RunInfo) -> dict[str, Any]:
         "pid": info.pid,
         "group": info.group,
         "error": info.error,
+        "hyperparameters": info.params,
+        "metrics": {name: {"final": value, "best": info.best.get(name)} for name, value in info.final.items()},
     }
 
 
