@@ -106,7 +106,12 @@ class RunCatalog:
             return list(db.execute("SELECT id, entry FROM runs"))
 
     def _update(self, db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result) -> None:
-        row = db.execute("SELECT log, offset, state FROM runs WHERE id = ?", (run_id,)).fetchone()
+        row = db.execute("SELECT log, offset, state, size FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is not None and path.name == row[0] + ".gz" and row[1] == row[3] == _gzip_size(path):
+            # the log it had read whole, now compressed: the same lines, nothing to read again
+            db.execute("UPDATE runs SET log = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                       (path.name, stat.st_size, stat.st_mtime_ns, run_id))
+            return
         state, offset = None, 0
         if row is not None and row[0] == path.name and row[1] <= stat.st_size and not path.name.endswith(".gz"):
             offset, state = row[1], json.loads(row[2])
@@ -302,6 +307,16 @@ def _read(path: Path, offset: int) -> bytes:
             return handle.read()
     except (FileNotFoundError, EOFError, gzip.BadGzipFile):
         return b""  # moved meanwhile, or still being compressed: seen again at the next listing
+
+
+def _gzip_size(path: Path) -> int | None:
+    """The uncompressed size a gzip file records in its last 4 bytes (modulo 4 GiB)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            return int.from_bytes(handle.read(4), "little")
+    except OSError:
+        return None
 
 
 def _last_subject_start(data: bytes, end: int) -> int:
