@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from provinstr.store.logs import log_files, read_log
 
 
 def free_port() -> int:
@@ -83,7 +84,7 @@ def expected_quads(*logs: Path) -> set[tuple[str, str, str, str]]:
     result, last_status = ox.Store(), {}  # a store writes literals canonically, as the server does
     status = ox.NamedNode("https://w3id.org/provinstr#status")
     for log in logs:
-        for quad in ox.parse(log.read_bytes(), format=ox.RdfFormat.N_QUADS):
+        for quad in ox.parse(read_log(log), format=ox.RdfFormat.N_QUADS):
             if quad.predicate == status:
                 last_status[(quad.subject, quad.graph_name)] = quad
             else:

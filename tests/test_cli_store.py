@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import provinstr
 from provinstr.cli import app
+from logfiles import reopen_log
 
 RUN_A = "abc1" + "0" * 28
 RUN_B = "abc2" + "0" * 28
@@ -185,7 +186,7 @@ def test_reindex_rebuilds_a_deleted_index_from_the_logs(store):
 def test_validate_passes_recorded_runs_and_fails_a_broken_one(store):
     result = invoke("validate", RUN_A[:5], "--store", store)
     assert result.exit_code == 0 and "no problems" in result.stdout
-    log = provinstr.open_store(store).backend.log_path(RUN_B)
+    log = reopen_log(store, RUN_B)
     with open(log, "a") as handle:
         handle.write(f"<https://w3id.org/provinstr/run/{RUN_B}/x> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
                      f"<https://w3id.org/provinstr#Metric> <https://w3id.org/provinstr/run/{RUN_B}> .\n")

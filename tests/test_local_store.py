@@ -11,6 +11,8 @@ import provinstr
 from provinstr.analysis.catalog import open_store
 from provinstr.config import store_location
 from provinstr.store import LocalStore, QuerySyntaxError, StoreError, StoreFormatError
+from provinstr.store.local import FORMAT_VERSION
+from logfiles import reopen_log
 
 COUNT_METRICS = "SELECT (COUNT(?m) AS ?n) WHERE { ?m a pi:Metric }"
 LOSSES = "SELECT ?epoch ?loss WHERE { ?m a pi:Metric ; pi:name 'loss' ; pi:epoch ?epoch ; prov:value ?loss } ORDER BY ?epoch"
@@ -31,7 +33,7 @@ def count(store):
 def test_a_new_store_carries_its_format_version(store_dir):
     record(store_dir, epochs=1)
     marker = json.loads((store_dir / "store.json").read_text())
-    assert marker["format"] == 1 and marker["tool"] == "provinstr"
+    assert marker["format"] == FORMAT_VERSION and marker["tool"] == "provinstr"
 
 
 def test_a_store_of_a_future_format_is_refused_with_a_clear_message(store_dir):
@@ -52,7 +54,7 @@ def test_a_torn_last_line_waits_for_its_end(store_dir):
     run_id = record(store_dir, epochs=2)
     store = open_store(store_dir)
     assert count(store) == 2
-    log = store_dir / "runs" / f"{run_id}.nq"
+    log = reopen_log(store_dir, run_id)
     extra_metric = (
         f"<https://w3id.org/provinstr/run/{run_id}/late/metric/loss> "
         f"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/provinstr#Metric> "
@@ -68,7 +70,7 @@ def test_a_torn_last_line_waits_for_its_end(store_dir):
 
 def test_a_torn_line_in_the_middle_is_skipped_and_the_rest_still_counts(store_dir):
     run_id = record(store_dir, epochs=1)
-    log = store_dir / "runs" / f"{run_id}.nq"
+    log = reopen_log(store_dir, run_id)
     good = log.read_text()
     # What a write cut short by a full disk leaves: half a line, ended by the next successful write.
     torn = good.splitlines(keepends=True)[-1][:30] + "\n"

@@ -6,6 +6,7 @@ import pytest
 
 import provinstr
 from conftest_remote import expected_quads, free_port, sparql_server  # noqa: F401  (fixture)
+from logfiles import log_bytes, reopen_log, run_logs
 
 
 @pytest.fixture(autouse=True)
@@ -31,15 +32,14 @@ def test_push_sends_local_runs_and_pushing_twice_adds_nothing(sparql_server, tmp
     pushed = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
     assert pushed.returncode == 0, pushed.stderr
     assert "pushed 2 of 2 runs" in pushed.stdout
-    logs = sorted((local / "runs").glob("*.nq"))
-    assert sparql_server.quads() == expected_quads(*logs)
+    assert sparql_server.quads() == expected_quads(*run_logs(local))
 
     again = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
     assert "pushed 0 of 2 runs (0 records)" in again.stdout and "already on the server" in again.stdout
     for sidecar in (local / "runs").glob("*.pushed"):
         sidecar.unlink()  # forget what was sent: sending it all again still adds nothing
     cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path)
-    assert sparql_server.quads() == expected_quads(*logs)
+    assert sparql_server.quads() == expected_quads(*run_logs(local))
     names = sorted(r.name for r in provinstr.open_store(sparql_server.url).runs())
     assert names == ["a.py", "b.py"] and {first.id, second.id} == {r.id for r in provinstr.open_store(local).runs()}
 
@@ -78,14 +78,14 @@ def test_runs_recorded_while_the_server_was_down_are_listed_as_unsent_until_push
         store = provinstr.open_store(server.url)
         (info,) = store.runs()
         assert (info.id, info.status) == (run.id, "completed")
-        assert info.unsent == len((spool / "runs" / f"{run.id}.nq").read_text().splitlines())
+        assert info.unsent == log_bytes(spool, run.id).count(b"\n")
         listed = cli("runs", "--store", server.url, cwd=tmp_path)
         assert f"run {run.id[:8]}: {info.unsent} records not yet on {server.url}" in listed.stdout
         assert "provinstr push" in listed.stdout
         pushed = cli("push", "--store", server.url, cwd=tmp_path)
         assert pushed.returncode == 0, pushed.stderr
         assert [r.unsent for r in store.runs()] == [0]
-        assert server.quads() == expected_quads(spool / "runs" / f"{run.id}.nq")
+        assert server.quads() == expected_quads(*run_logs(spool))
     finally:
         server.kill()
 
@@ -109,7 +109,7 @@ def test_merge_combines_the_stores_of_several_machines_into_one(tmp_path, cli):
 def test_merge_adds_what_a_run_wrote_after_the_last_merge(tmp_path, cli):
     a, into = tmp_path / "host-a", tmp_path / "all"
     run = record(a, "a.py")
-    log = a / "runs" / f"{run.id}.nq"
+    log = reopen_log(a, run.id)
     full = log.read_bytes()
     cut = full.index(b"\n", len(full) // 2) + 1
     log.write_bytes(full[:cut])  # the first merge sees the run half-written
@@ -119,7 +119,7 @@ def test_merge_adds_what_a_run_wrote_after_the_last_merge(tmp_path, cli):
     assert "extended" in later.stdout
     (info,) = provinstr.open_store(into).runs()
     assert info.status == "completed"
-    assert (into / "runs" / f"{run.id}.nq").read_bytes() == full
+    assert log_bytes(into, run.id) == full
 
 
 def test_merge_into_a_server_pushes_every_store(sparql_server, tmp_path, cli):
@@ -128,8 +128,7 @@ def test_merge_into_a_server_pushes_every_store(sparql_server, tmp_path, cli):
     merged = cli("merge", str(a), str(b), "--into", sparql_server.url, cwd=tmp_path)
     assert merged.returncode == 0, merged.stderr
     assert sorted(r.name for r in provinstr.open_store(sparql_server.url).runs()) == ["a.py", "b.py"]
-    logs = [*(a / "runs").glob("*.nq"), *(b / "runs").glob("*.nq")]
-    assert sparql_server.quads() == expected_quads(*logs)
+    assert sparql_server.quads() == expected_quads(*run_logs(a), *run_logs(b))
 
 
 def test_merge_of_a_folder_that_is_no_store_names_it(tmp_path, cli):

@@ -24,6 +24,9 @@ from conftest_remote import (  # noqa: F401  (fixtures)
 )
 from provinstr.capture.safety import ProvinstrWarning
 from provinstr.store import StoreError
+from logfiles import log_bytes, run_logs
+from provinstr.store.logs import read_log, run_id_of
+from provinstr.store.sync import pushed_path
 
 SEED_QUERY = """SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ;
   pi:epoch ?epoch ; prov:value ?loss . FILTER(?epoch < 4) } } ORDER BY ?epoch"""
@@ -47,7 +50,7 @@ def record(store: str, name: str = "train.py", epochs: int = 3, **options) -> pr
 
 
 def only_log(spool: Path) -> Path:
-    (log,) = (spool / "runs").glob("*.nq")
+    (log,) = run_logs(spool)
     return log
 
 
@@ -104,7 +107,7 @@ def test_four_processes_training_at_once_write_exact_counts_into_one_server(spar
     assert sorted(n for _, n in per_run.rows) == [2, 2, 2, 2]
     sweep = store.query("SELECT DISTINCT ?run WHERE { ?s a pi:Sweep ; rdfs:label 'sweep-a' ; mls:hasPart ?run }")
     assert len(sweep.rows) == 4
-    logs = sorted((tmp_path / "spool" / "runs").glob("*.nq"))
+    logs = run_logs(tmp_path / "spool")
     assert len(logs) == 4
     assert sparql_server.quads() == expected_quads(*logs)
 
@@ -181,7 +184,7 @@ def test_wrong_credentials_are_refused_clearly_and_never_written_anywhere(auth_p
 
     monkeypatch.setenv("PROVINSTR_PASSWORD", "s3cret-pass")
     store = provinstr.open_store(auth_proxy.url)
-    assert [r.unsent for r in store.runs()] == [len(only_log(spool).read_text().splitlines())]
+    assert [r.unsent for r in store.runs()] == [len(read_log(only_log(spool)).decode().splitlines())]
     from provinstr.store.remote import Endpoint
     from provinstr.store.sync import push_store
 
@@ -189,8 +192,9 @@ def test_wrong_credentials_are_refused_clearly_and_never_written_anywhere(auth_p
     assert store.run(run.id).status == "completed"
     assert sparql_server.quads() == expected_quads(only_log(spool))
     for path in spool.rglob("*"):
-        if path.is_file() and path.suffix in (".nq", ".pushed", ".json"):
-            assert b"s3cret" not in path.read_bytes() and b"wrong-pass" not in path.read_bytes()
+        if path.is_file() and path.suffix in (".nq", ".gz", ".pushed", ".json"):
+            data = log_bytes(spool, run_id_of(path)) if run_id_of(path) else path.read_bytes()
+            assert b"s3cret" not in data and b"wrong-pass" not in data
 
 
 def test_credentials_in_the_url_are_used_but_never_shown(auth_proxy, sparql_server, spool):
@@ -199,7 +203,7 @@ def test_credentials_in_the_url_are_used_but_never_shown(auth_proxy, sparql_serv
     store = provinstr.open_store(secret_url)
     assert store.run(run.id).status == "completed"
     assert "s3cret" not in store.location
-    pushed = json.loads(only_log(spool).with_suffix(".pushed").read_text())
+    pushed = json.loads(pushed_path(only_log(spool)).read_text())
     assert list(pushed) == [f"{auth_proxy.url}/update"]
 
 
@@ -208,7 +212,7 @@ def test_a_server_answering_500_gets_a_clear_message_and_training_goes_on(failin
         run = record(failing_server.url, epochs=5)
     assert run.status == "completed"
     assert any("kept in" in str(w.message) for w in caught)
-    assert "loss" in only_log(spool).read_text()
+    assert "loss" in read_log(only_log(spool)).decode()
     with pytest.raises(StoreError, match="HTTP 500"):
         provinstr.open_store(failing_server.url).runs()
 
@@ -217,7 +221,7 @@ def test_a_web_server_that_is_not_sparql_is_named_as_such(plain_web_server, spoo
     with pytest.warns(ProvinstrWarning, match=rf"{plain_web_server}/update is not a SPARQL endpoint"):
         run = record(plain_web_server)
     assert run.status == "completed"
-    assert only_log(spool).read_text().count("\n") > 20
+    assert read_log(only_log(spool)).decode().count("\n") > 20
     with pytest.raises(StoreError, match="is not a SPARQL endpoint .*Fuseki"):
         provinstr.open_store(plain_web_server).runs()
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import io
 import json
 import os
 import shutil
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -21,19 +23,21 @@ from typing import Callable, Iterator, TypeVar
 import pyoxigraph as ox
 
 from provinstr.errors import QuerySyntaxError, StoreError, StoreFormatError  # noqa: F401 (re-exported)
+from provinstr.store import logs
+from provinstr.store.progress import IngestBar, Progress
 from provinstr.store.results import QueryResult, collect
 from provinstr.vocab import PI, PREFIXES
 
-FORMAT_VERSION = 1
+# 2: finished logs may be compressed (runs/<id>.nq.gz), which format-1 readers cannot read.
+FORMAT_VERSION = 2
+# What index-offsets.json records; an index built under an older one is rebuilt from the logs.
+INDEX_FORMAT = 2
 # A reader that just let go of the index may still be closing it: wait this long before giving up.
 OPEN_WAIT_SECONDS = 10.0
 _STATUS = f" <{PI.status}> ".encode()
 _STATUS_NODE = ox.NamedNode(str(PI.status))
-# Log tails are read and loaded this many bytes at a time (bounded memory for huge logs).
+# Log tails are read this many bytes at a time (bounded memory for huge logs).
 INGEST_CHUNK_BYTES = 32 * 1024 * 1024
-# Tails at least this big go through Oxigraph's bulk loader (about twice as fast, not atomic,
-# which is fine: loading a line twice adds nothing).
-BULK_LOAD_BYTES = 4 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -46,6 +50,9 @@ class LocalStore:
         self.index_dir = self.path / "index"
         self._offsets_file = self.path / "index-offsets.json"
         self._lock_file = self.path / "index.lock"
+        # A progress bar while a large backlog is indexed: True, False, or None (when stderr is a terminal).
+        self.show_progress: bool | None = None
+        self._state: dict = {"format": INDEX_FORMAT, "runs": {}}
         if create:
             self.create()
         self.check_format()
@@ -59,6 +66,20 @@ class LocalStore:
             tmp = marker.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps({"format": FORMAT_VERSION, "tool": "provinstr"}) + "\n")
             os.replace(tmp, marker)
+
+    def _mark_format(self) -> None:
+        """Record the current format in store.json (after an upgrade: older provinstr cannot read .nq.gz)."""
+        marker = self.path / "store.json"
+        try:
+            current = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            current = {}
+        if isinstance(current, dict) and current.get("format") == FORMAT_VERSION:
+            return
+        tmp = marker.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**(current if isinstance(current, dict) else {}), "format": FORMAT_VERSION,
+                                   "tool": "provinstr"}) + "\n")
+        os.replace(tmp, marker)
 
     def check_format(self) -> None:
         """Refuse a store written by a newer provinstr, with a message saying what to do."""
@@ -83,7 +104,12 @@ class LocalStore:
             )
 
     def log_path(self, run_id: str) -> Path:
-        return self.runs_dir / f"{run_id}.nq"
+        """The file holding a run's log: runs/<id>.nq, or runs/<id>.nq.gz once finished and compressed."""
+        return logs.find_log(self.runs_dir, run_id)
+
+    def read_log(self, run_id: str) -> bytes:
+        """A run's whole log, uncompressed."""
+        return logs.read_log(self.log_path(run_id))
 
     def models_folder(self, run_id: str) -> Path:
         """Where a run's files (the trained models provinstr saves) go: <store>/models/<run-id> (not created)."""
@@ -91,11 +117,13 @@ class LocalStore:
 
     def run_ids(self) -> list[str]:
         """Ids of every run with a log in this store."""
-        return sorted(p.stem for p in self.runs_dir.glob("*.nq"))
+        return sorted(logs.log_files(self.runs_dir))
 
     def is_live(self, run_id: str) -> bool:
         """True while the process writing this run still holds its log lock."""
         path = self.log_path(run_id)
+        if logs.is_compressed(path):
+            return False  # compressed: its run has ended
         try:
             with open(path, "rb") as handle:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -120,20 +148,25 @@ class LocalStore:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def read(self, work: Callable[[ox.Store], T], rebuild: bool = False) -> T:
+    def read(self, work: Callable[[ox.Store], T], rebuild: bool = False, show_progress: bool | None = None) -> T:
         """work(index) on the index brought up to date with every log, under the index lock.
 
         Oxigraph lets one process hold the index at a time, so `work` must return plain values
-        and keep no reference to it; `rebuild` deletes the index first.
+        and keep no reference to it; `rebuild` deletes the index first. An index that is missing,
+        damaged or built by an older provinstr is rebuilt from the logs, saying so once on stderr.
         """
         with self._locked():
-            if rebuild:
-                shutil.rmtree(self.index_dir, ignore_errors=True)
-            if not self.index_dir.exists():
-                self._offsets_file.unlink(missing_ok=True)  # offsets of a deleted index mean nothing
+            why = None if rebuild else self._why_rebuild()
+            if why is not None and why != "it does not exist yet":
+                print(f"provinstr: rebuilding the index of the store at {self.path} from its run logs: {why}",
+                      file=sys.stderr)
+            if rebuild or why is not None:
+                self._clear_index()
+            state = self._read_state()
+            self._state = state if state is not None else {"format": INDEX_FORMAT, "runs": {}}
             store = self._open_index()
             try:
-                self._ingest(store)
+                self._ingest(store, show_progress)
                 return work(store)
             except BaseException as error:
                 traceback.clear_frames(error.__traceback__)  # frames would keep the index open
@@ -141,12 +174,26 @@ class LocalStore:
             finally:
                 del store
 
+    def _clear_index(self) -> None:
+        # The record goes first: a rebuild killed half-way leaves an index without one, rebuilt next time.
+        self._offsets_file.unlink(missing_ok=True)
+        shutil.rmtree(self.index_dir, ignore_errors=True)
+        self._mark_format()
+
     def _open_index(self) -> ox.Store:
         deadline = time.monotonic() + OPEN_WAIT_SECONDS
         while True:
             try:
                 return ox.Store(str(self.index_dir))
             except OSError as error:
+                if "lock" not in str(error).lower():
+                    if self.index_dir.exists() and not getattr(self, "_rebuilt_damaged", False):
+                        self._rebuilt_damaged = True  # once: a second failure is not the index's fault
+                        print(f"provinstr: rebuilding the index of the store at {self.path} from its run logs: "
+                              f"it cannot be opened ({' '.join(str(error).split())[:200]})", file=sys.stderr)
+                        self._clear_index()
+                        self._state = {"format": INDEX_FORMAT, "runs": {}}
+                        continue
                 if "lock" not in str(error).lower() or time.monotonic() > deadline:
                     raise StoreError(
                         f"cannot open the index {self.index_dir} ({error}); if no other provinstr "
@@ -155,54 +202,83 @@ class LocalStore:
                 gc.collect()  # a dropped reader may still be waiting in a reference cycle
                 time.sleep(0.05)
 
-    def _ingest(self, store: ox.Store) -> None:
-        offsets = self._read_offsets()
-        changed = False
-        # Tails of many logs are loaded together: one big (bulk) load is far faster than one per run.
-        batch: list[bytes] = []
-        batched = 0
-        for log in sorted(self.runs_dir.glob("*.nq")):
-            start = offsets.get(log.name, 0)
+    def _ingest(self, store: ox.Store, show_progress: bool | None = None) -> None:
+        """Load every log's new complete lines into the index in one bulk load (work ∝ what is new)."""
+        offsets = self._state["runs"]
+        tails = []
+        for run_id, log in logs.log_files(self.runs_dir).items():
+            start = offsets.get(run_id, 0)
             try:
-                handle = open(log, "rb")
-            except FileNotFoundError:
+                size = logs.uncompressed_size(log)
+            except (FileNotFoundError, OSError, ValueError):
                 continue
-            with handle:
-                handle.seek(start)
-                while data := handle.read(INGEST_CHUNK_BYTES):
-                    end = data.rfind(b"\n")
-                    if end < 0 and len(data) == INGEST_CHUNK_BYTES:  # one huge line: take it whole
-                        data += handle.read()
-                        end = data.rfind(b"\n")
-                    if end < 0:
-                        break  # only a torn line so far: wait for its end
-                    chunk = data[: end + 1]
-                    batch.append(chunk)
-                    batched += len(chunk)
-                    if batched >= INGEST_CHUNK_BYTES:
-                        _load(store, b"".join(batch))
-                        batch, batched = [], 0
-                    start += len(chunk)
-                    handle.seek(start)
-                    changed = True
-            offsets[log.name] = start
-        if batch:
-            _load(store, b"".join(batch))
-        if changed:
-            store.flush()
-            tmp = self._offsets_file.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(offsets))
-            os.replace(tmp, self._offsets_file)
+            if size > start:
+                tails.append(_Tail(run_id, log, start, max(size - start, 0)))
+        if not tails:
+            return
+        total = sum(tail.size for tail in tails)
+        with IngestBar(total, len(tails), show=show_progress if show_progress is not None else self.show_progress) as bar:
+            reader = _TailReader(tails, bar, total)
+            try:
+                store.bulk_load(io.BufferedReader(reader, 1 << 20), format=ox.RdfFormat.N_QUADS)
+            except SyntaxError:
+                # A line torn by a failed write (full disk): load run by run, skipping only such lines.
+                # The bulk load is not atomic, but loading a line twice adds nothing.
+                reader = _TailReader(tails, None, 0)
+                for chunk in reader.chunks():
+                    _load(store, chunk)
+            _keep_last_status(store, b"".join(reader.status_lines))
+        store.flush()
+        for tail in tails:
+            offsets[tail.run_id] = tail.end
+        self._write_state()
 
-    def _read_offsets(self) -> dict[str, int]:
+    # The index's own record: which format built it and how far each run's log is in it.
+    def _read_state(self) -> dict | None:
         try:
-            return json.loads(self._offsets_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
+            state = json.loads(self._offsets_file.read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return {"format": 0, "runs": {}}  # truncated: rebuilt
+        if not isinstance(state, dict) or not isinstance(state.get("runs"), dict):
+            return {"format": 1, "runs": {}}  # format 1 kept {"<id>.nq": offset}
+        return state
 
-    def reindex(self) -> int:
-        """Delete the index and rebuild it from the logs; returns the number of quads."""
-        return self.read(len, rebuild=True)
+    def _write_state(self) -> None:
+        tmp = self._offsets_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self._state))
+        os.replace(tmp, self._offsets_file)
+
+    def _why_rebuild(self) -> str | None:
+        """Why the index must be rebuilt from the logs before it can answer (None: it is sound)."""
+        state = self._read_state()
+        has_index = self.index_dir.exists() and any(self.index_dir.iterdir())
+        if state is None:
+            if has_index:
+                return "its record of what it holds (index-offsets.json) is missing"
+            return "it does not exist yet" if self.run_ids() else None
+        if not has_index:
+            return "it is missing"
+        version = state.get("format", 0)
+        if version == 0:
+            return "its record of what it holds (index-offsets.json) is damaged"
+        if version < INDEX_FORMAT:
+            return f"it was built by an older provinstr (index format {version}, now {INDEX_FORMAT})"
+        return None
+
+    def reindex(self, show_progress: bool | None = None) -> int:
+        """Delete the index and rebuild it from the logs (compressing finished ones); the number of quads."""
+        self.compact()
+        return self.read(len, rebuild=True, show_progress=show_progress)
+
+    def compact(self) -> int:
+        """Compress every plain log whose run has finished and that nobody writes; how many were."""
+        done = 0
+        for log in logs.log_files(self.runs_dir).values():
+            if not logs.is_compressed(log) and logs.compress_if_finished(log, _STATUS):
+                done += 1
+        return done
 
     # -- reading -----------------------------------------------------------------------
     def query(self, sparql: str, graphs: list[str] | None = None) -> QueryResult:
@@ -243,6 +319,7 @@ class RunLog:
         # ends: readers tell a live run from a killed one by it.
         self._handle = _open_locked(path)
         self._torn = False
+        self._status: bytes | None = None  # the last pi:status written
 
     def write(self, text: str) -> None:
         data = text.encode("utf-8")
@@ -256,9 +333,18 @@ class RunLog:
             self._torn = True
             raise
         self._torn = False
+        if _STATUS in data:
+            self._status = logs.last_status(bytes(data), _STATUS)
 
     def close(self) -> None:
-        self._handle.close()
+        """Let go of the log; a finished run's log is compressed first (runs/<id>.nq.gz)."""
+        try:
+            if self._status in logs.FINAL_STATUSES and not self._torn and not self._handle.closed:
+                logs.compress_log(self.path)
+        except OSError:
+            pass  # the plain log stays: it reads the same, and `provinstr reindex` compresses it later
+        finally:
+            self._handle.close()
 
     def release_after_fork(self) -> None:
         """In a forked child: let go of the parent's log (and so of its lock)."""
@@ -267,21 +353,30 @@ class RunLog:
 
 def _open_locked(path: Path):
     """Open a log for appending, already locked when a reader can first see it."""
-    if path.exists():  # a run continued under the same id
+    while path.exists():  # a run continued under the same id
         handle = open(path, "ab", buffering=0)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
             raise StoreError(f"{path} is being written by another process; give this run another id") from None
-        return handle
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        handle.close()  # compressed by a reader meanwhile: continue its .nq.gz
+    packed = path.with_name(path.name + ".gz")
     # Lock a private file, then link it into place: a reader checking liveness can never take
     # the lock first and make this writer fail or wait.
     fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
     handle = open(fresh, "ab", buffering=0)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if packed.exists():  # continuing a finished run: its log is plain (and appendable) again
+            view = memoryview(logs.read_log(packed))
+            while view:
+                view = view[handle.write(view) :]
         os.link(fresh, path)
+        packed.unlink(missing_ok=True)
     except BaseException:
         handle.close()
         raise
@@ -290,18 +385,85 @@ def _open_locked(path: Path):
     return handle
 
 
+class _Tail:
+    """The part of one run's log not in the index yet: from `start` (uncompressed bytes) to `end`."""
+
+    def __init__(self, run_id: str, log: Path, start: int, size: int) -> None:
+        self.run_id, self.log, self.start, self.size = run_id, log, start, size
+        self.end = start  # moves on as whole lines are read
+
+
+class _TailReader(io.RawIOBase):
+    """The complete new lines of many logs as one stream, for one bulk load of them all.
+
+    Remembers the pi:status lines it passes (for _keep_last_status) and where each tail ended;
+    a torn last line is left for a later reader, once it has its end.
+    """
+
+    def __init__(self, tails: list[_Tail], progress: Progress | None, total: int) -> None:
+        self.tails, self.progress, self.total = tails, progress, total
+        self.status_lines: list[bytes] = []
+        self._pending = self.chunks()
+        self._buffer = b""
+        self._done_bytes = 0
+        self._done_runs = 0
+        self._quads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._buffer:
+            chunk = next(self._pending, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+    def chunks(self) -> Iterator[bytes]:
+        """Each tail's whole lines, INGEST_CHUNK_BYTES or so at a time."""
+        for tail in self.tails:
+            try:
+                handle = logs.open_log(tail.log)
+            except FileNotFoundError:
+                continue  # compressed meanwhile: the next reader reads it there
+            with handle:
+                handle.seek(tail.start)
+                position = tail.start
+                while data := handle.read(INGEST_CHUNK_BYTES):
+                    end = data.rfind(b"\n")
+                    if end < 0 and len(data) == INGEST_CHUNK_BYTES:  # one huge line: take it whole
+                        data += handle.read()
+                        end = data.rfind(b"\n")
+                    if end < 0:
+                        break  # only a torn line so far: wait for its end
+                    chunk = data[: end + 1]
+                    position += len(chunk)
+                    handle.seek(position)
+                    if _STATUS in chunk:
+                        self.status_lines.extend(line + b"\n" for line in chunk.splitlines() if _STATUS in line)
+                    self._report(len(chunk), chunk.count(b"\n"), 0)
+                    yield chunk
+            tail.end = position
+            self._report(0, 0, 1)
+
+    def _report(self, size: int, quads: int, runs: int) -> None:
+        self._done_bytes += size
+        self._quads += quads
+        self._done_runs += runs
+        if self.progress is not None:
+            self.progress(self._done_bytes, self.total, self._done_runs, len(self.tails), self._quads)
+
+
 def _load(store: ox.Store, chunk: bytes) -> None:
-    """Add a log tail to the index; a later pi:status of a run replaces its earlier one."""
+    """Add whole log lines to the index; a line torn by a failed write (full disk) is skipped."""
     try:
-        if len(chunk) >= BULK_LOAD_BYTES:
-            store.bulk_load(chunk, format=ox.RdfFormat.N_QUADS)
-        else:
-            store.load(chunk, format=ox.RdfFormat.N_QUADS)
+        store.load(chunk, format=ox.RdfFormat.N_QUADS)
     except SyntaxError:
-        # A line torn by a failed write (full disk) is skipped; the rest of the log still counts.
         _load_lines(store, chunk.splitlines(keepends=True))
-    if _STATUS in chunk:
-        _keep_last_status(store, chunk)
 
 
 def _load_lines(store: ox.Store, lines: list[bytes]) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 import pyoxigraph as ox
 
 from provinstr.errors import RemoteError, StoreError
+from provinstr.store import logs
 from provinstr.store.local import LocalStore
 from provinstr.vocab import PI
 
@@ -33,7 +34,8 @@ _RUNNING = b'"running"'
 
 # -- what has been sent ----------------------------------------------------------------
 def pushed_path(log: Path) -> Path:
-    return log.with_suffix(".pushed")
+    """runs/<id>.pushed, for the plain and the compressed log alike."""
+    return log.with_name(f"{logs.run_id_of(log) or log.stem}.pushed")
 
 
 def pushed_offset(log: Path, url: str) -> int:
@@ -70,7 +72,7 @@ def _complete(data: bytes) -> bytes:
 def unsent_lines(log: Path, url: str) -> int:
     """How many complete records of `log` are not on the server at `url` yet."""
     try:
-        with open(log, "rb") as handle:
+        with logs.open_log(log) as handle:
             handle.seek(pushed_offset(log, url))
             return _complete(handle.read()).count(b"\n")
     except OSError:
@@ -91,7 +93,7 @@ def push_log(endpoint: "Endpoint", log: Path, limit: int | None = None) -> int:
     url = endpoint.update_url
     offset = pushed_offset(log, url)
     sent = 0
-    with open(log, "rb") as handle:
+    with logs.open_log(log) as handle:
         handle.seek(offset)
         while True:
             data = handle.read(limit)
@@ -205,7 +207,7 @@ def push_store(store: LocalStore, endpoint: "Endpoint", refs: Iterable[str] = ()
     for run_id in chosen:
         log = store.log_path(run_id)
         sent = push_log(endpoint, log)
-        total = _complete(log.read_bytes()).count(b"\n")
+        total = _complete(logs.read_log(log)).count(b"\n")
         results.append(Pushed(run_id, sent, total))
     return results
 
@@ -236,16 +238,18 @@ def merge_stores(sources: Iterable[str | os.PathLike], target: LocalStore) -> li
 
 
 def _merge_log(src: Path, target: LocalStore, run_id: str) -> Merged:
-    data = _complete(src.read_bytes())
+    data = _complete(logs.read_log(src))
     dst = target.log_path(run_id)
     if not dst.exists():
         target.create()
-        tmp = dst.with_suffix(f".{os.getpid()}.tmp")
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
-        os.replace(tmp, dst)
+        os.replace(tmp, dst)  # a plain log: the next reindex compresses it if its run has finished
         return Merged(src, run_id, "copied", data.count(b"\n"))
     if target.is_live(run_id):
         return Merged(src, run_id, "skipped (being recorded here now)")
+    if logs.is_compressed(dst):
+        dst = logs.expand_log(dst)  # it gets more lines: plain (appendable) again
     have = dst.read_bytes()
     if have.startswith(data):
         return Merged(src, run_id, "kept")
