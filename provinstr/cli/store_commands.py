@@ -297,12 +297,20 @@ def export(
 # -- reindex ---------------------------------------------------------------------------
 @app.command()
 def reindex(store: Optional[str] = StoreOption) -> None:
-    """Rebuild the store's query index from its run logs (the logs are the truth)."""
+    """Rebuild the store's query index from its run logs (the logs are the truth), compressing finished logs."""
+    import time
+
     with user_errors():
         opened = open_store(store)
-        quads = opened.backend.reindex()
-        logs = len(opened.backend.run_ids())
-    typer.echo(f"reindexed {opened.location}: {quads} quads from {logs} run log{'s' if logs != 1 else ''}")
+        began = time.perf_counter()
+        backend = opened.backend
+        # A progress bar on stderr whenever it is a terminal, whatever the backlog.
+        quads = backend.reindex(show_progress=True if sys.stderr.isatty() else False) \
+            if hasattr(backend, "show_progress") else backend.reindex()
+        seconds = time.perf_counter() - began
+        logs = len(backend.run_ids())
+    typer.echo(f"reindexed {opened.location}: {quads} quads from {logs} run log{'s' if logs != 1 else ''} "
+               f"in {seconds:.1f} s")
 
 
 # -- validate --------------------------------------------------------------------------
