@@ -322,3 +322,20 @@ def test_custom_datasets_optimizers_and_wrapped_models_are_read_through_and_chec
     test = rows(store, run, """SELECT ?where ?value WHERE { ?test a pi:Test ; prov:used [ a pi:Model ; prov:atLocation ?where ] ;
         prov:generated [ pi:name "test_loss" ; prov:value ?value ] }""")
     assert test == [{"where": str(tmp_path / f"checkpoint_{script['best']}.pt"), "value": script["test_loss"]}]
+
+
+def test_trainings_in_sequence_each_get_their_epochs_data_and_free_their_models(tmp_path, cli):
+    plain, captured = run_both(tmp_path, cli, "sequences.py")
+    assert plain.returncode == 0 and captured.returncode == 0, captured.stderr
+    assert captured.stdout == plain.stdout  # the dataset's own generator drew exactly what it draws under python
+    script = seen(tmp_path, "captured")
+    assert script["weights"] == seen(tmp_path, "plain")["weights"]
+    assert script["alive"] == [False] * 4  # a finished training keeps no model alive
+    store, run = store_of(tmp_path)
+    trainings = rows(store, run, """SELECT ?t (COUNT(DISTINCT ?epoch) AS ?epochs) (SAMPLE(?size) AS ?batch) WHERE {
+        ?t a pi:Training ; prov:startedAtTime ?at ; prov:generated [ pi:name "loss" ; pi:epoch ?epoch ] .
+        OPTIONAL { ?t prov:used [ a pi:Hyperparameter ; pi:name "batch_size" ; prov:value ?size ] } }
+        GROUP BY ?t ?at ORDER BY ?at""")
+    assert [(r["epochs"], r["batch"]) for r in trainings] == [(3, None), (2, None), (2, 16), (2, 16)]
+    assert rows(store, run, "SELECT ?t WHERE { ?t a pi:Test }") == []
+    assert "ProvinstrWarning" not in captured.stderr

@@ -43,6 +43,11 @@ def activate(rules: Iterable["Rule"], filename: str | None = None) -> None:
         _filename = filename
 
 
+def active_rules(rule_ids: Iterable[str]) -> list["Rule"]:
+    """The activated rules of these ids, in order (ids not activated are left out)."""
+    return [_rules[rule_id] for rule_id in rule_ids if rule_id in _rules]
+
+
 def wrap(
     callee: Callable, rule_ids: str | tuple[str, ...], line: int | None = None, name: str | None = None
 ) -> Callable:

@@ -15,6 +15,7 @@ import sys
 import threading
 from typing import Any, Iterable, Iterator, Protocol
 
+from provinstr.capture.calls import active_rules
 from provinstr.capture.hooks import get_adapter
 from provinstr.capture.safety import guard, report
 
@@ -39,17 +40,11 @@ class EpochObserver(Protocol):
         """The loop is over (after end or exited)."""
 
 
-def _rules(rule_ids: tuple[str, ...]):
-    from provinstr.capture.calls import _rules as active
-
-    return [active[rule_id] for rule_id in rule_ids if rule_id in active]
-
-
-def _observer(rule_ids: tuple[str, ...], line: int, name: str, kind: str,
-              planned: int | None = None) -> EpochObserver | None:
+def _observer(rule_ids: tuple[str, ...], line: int, name: str, kind: str, planned: int | None,
+              frame: Any) -> EpochObserver | None:
     with guard("starting an epoch loop"):
-        for rule in _rules(rule_ids):
-            observer = get_adapter(rule.adapter).epoch_loop(rule, line, name, kind, planned)
+        for rule in active_rules(rule_ids):
+            observer = get_adapter(rule.adapter).epoch_loop(rule, line, name, kind, planned, frame)
             if observer is not None:
                 return observer
     return None
@@ -58,7 +53,7 @@ def _observer(rule_ids: tuple[str, ...], line: int, name: str, kind: str,
 def loop(iterable: Iterable, rule_ids: tuple[str, ...], line: int, name: str) -> Iterable:
     """A for loop's iterable: itself, or an iterator that tells the adapter's observer each epoch."""
     planned = len(iterable) if isinstance(iterable, (range, list, tuple)) else None
-    observer = _observer(rule_ids, line, name, "for", planned)
+    observer = _observer(rule_ids, line, name, "for", planned, sys._getframe(1))
     if observer is None:
         return iterable
     return _Epochs(iter(iterable), observer)
@@ -67,10 +62,11 @@ def loop(iterable: Iterable, rule_ids: tuple[str, ...], line: int, name: str) ->
 class _Epochs:
     """Yields the iterable's items; the step between two items is an epoch boundary."""
 
-    __slots__ = ("items", "observer", "index", "done", "__weakref__")
+    __slots__ = ("items", "observer", "index", "done", "entry", "__weakref__")
 
     def __init__(self, items: Iterator, observer: EpochObserver) -> None:
         self.items, self.observer, self.index, self.done = items, observer, -1, False
+        self.entry = -1  # a while loop's: the bytecode offset of its first test
 
     def __iter__(self) -> "_Epochs":
         return self
@@ -96,40 +92,51 @@ class _Epochs:
                 self.observer.finished()
 
     def __del__(self) -> None:  # the loop was left before its end: a break, return or exception
-        if not self.done and self.index >= 0:
+        if not self.done and self.index >= 0 and not sys.is_finalizing():
             with guard("recording an epoch loop left early"):
                 self.observer.exited(self.index)
             self._finish()
 
 
-def loop_test(test: Any, rule_ids: tuple[str, ...], line: int, name: str) -> Any:
-    """A while loop's test: each true test is a new epoch, a false one ends the loop; the test's value is returned."""
+def loop_test(test: Any, rule_ids: tuple[str, ...], line: int, name: str) -> bool:
+    """A while loop's test: each true test is a new epoch, a false one ends the loop.
+
+    The test's truth is taken once (a tensor test is one device read, a stateful __bool__ runs once).
+    Python 3.11 compiles a while test twice, before the loop and at its back edge: a call from the
+    first place while the loop is still open means the loop was left (break, return) and entered again.
+    """
+    truth = bool(test)
     running = getattr(_local, "whiles", None)
     if running is None:
         running = _local.whiles = {}
-    key = (id(sys._getframe(1)), line)
+    frame = sys._getframe(1)
+    key = (id(frame), line)
     state = running.get(key)
+    if state is not None and frame.f_lasti == state.entry:  # entered again: the old loop was left early
+        del running[key]
+        state.__del__()
+        state = None
     if state is None:
-        if not test:
-            return test
-        observer = _observer(rule_ids, line, name, "while")
+        if not truth:
+            return truth
+        observer = _observer(rule_ids, line, name, "while", None, frame)
         if observer is None:
-            return test
+            return truth
         state = running[key] = _Epochs(iter(()), observer)
-        state.index = 0
+        state.index, state.entry = 0, frame.f_lasti
         with guard("recording an epoch"):
             observer.begin(0, None)
-        return test
+        return truth
     with guard("recording an epoch"):
         state.observer.end(state.index)
-    if test:
+    if truth:
         state.index += 1
         with guard("recording an epoch"):
             state.observer.begin(state.index, None)
     else:
         del running[key]
         state._finish()
-    return test
+    return truth
 
 
 def value(rule_ids: tuple[str, ...], line: int, names: str, *values: Any) -> None:
@@ -150,6 +157,6 @@ _targets: dict[tuple, list] = {}
 def _value_targets(rule_ids: tuple[str, ...], names: str) -> list:
     with guard("finding who records a value"):
         return [(get_adapter(rule.adapter).on_value, rule, index, name)
-                for rule in _rules(rule_ids) for index, name in enumerate(names.split(","))
+                for rule in active_rules(rule_ids) for index, name in enumerate(names.split(","))
                 if rule.matches_assign(name)]
     return []

@@ -35,13 +35,7 @@ class CallContext:
 
     def name_of(self, value: Any, default: str) -> str:
         """The name the script gave `value` (a local, else a global variable bound to it), else `default`."""
-        frame = self.caller
-        if frame is not None:
-            for scope in (frame.f_locals, frame.f_globals):
-                for name, bound in scope.items():
-                    if bound is value and not name.startswith("_"):
-                        return name
-        return default
+        return name_in_frame(self.caller, value, default)
 
     @property
     def name(self) -> str:
@@ -50,6 +44,16 @@ class CallContext:
         module = getattr(target, "__module__", None) or ""
         qualname = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
         return f"{module}.{qualname}" if module else qualname
+
+
+def name_in_frame(frame: Any, value: Any, default: str) -> str:
+    """The name `value` is bound to in `frame` (a local, else a global), else `default`."""
+    if frame is not None:
+        for scope in (frame.f_locals, frame.f_globals):
+            for name, bound in scope.items():
+                if bound is value and not name.startswith("_"):
+                    return name
+    return default
 
 
 class Adapter:
@@ -102,10 +106,12 @@ class Adapter:
         `callee`, on the training thread with no engine in between; `callee` itself to leave it alone."""
         return callee
 
-    def epoch_loop(self, rule: "Rule", line: int, name: str, kind: str, planned: int | None = None) -> Any:
+    def epoch_loop(self, rule: "Rule", line: int, name: str, kind: str, planned: int | None = None,
+                   frame: Any = None) -> Any:
         """For record = "epochs" rules: an observer of this loop's epochs (capture.epochs.EpochObserver),
         or None to let the loop run untouched. `kind` is "for" or "while"; `name` the loop variable;
-        `planned` how many epochs the loop's iterable holds, when it says (a range, a list)."""
+        `planned` how many epochs the loop's iterable holds, when it says (a range, a list); `frame` the
+        frame the loop runs in (to tell a loop still running from one left by break)."""
         return None
 
     def on_value(self, rule: "Rule", name: str, value: Any, line: int) -> None:

@@ -15,7 +15,7 @@ from provinstr.rules.loader import rules_digest
 from provinstr.rules.model import Rule
 
 CACHE_ENV = "PROVINSTR_CACHE"  # a folder; "off" disables the cache
-_FORMAT = 3  # bump when Match changes, or which calls a plan matches (2: no qualified name through a call; 3: kind)
+_FORMAT = 4  # bump when Match changes, or what a plan matches (2: no qualified name through a call; 3: kind; 4: sweeps)
 
 
 def folder() -> Path | None:

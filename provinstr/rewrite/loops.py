@@ -2,7 +2,8 @@
 
 These need no name resolution, so the `ast` tree alone decides: a `for` loop is an epoch loop when a
 name in its target or iterable matches a rule's `loops` pattern (`for t in range(args.epochs)`), a
-`while` loop when a name in its test does, or a name its body counts (`epoch += 1`). An assignment
+`while` loop when a name in its test does, or a name its body counts (`epoch += 1`). A `for` loop whose
+target is a count of epochs (`for num_epochs in (10, 20)`) is a sweep, not an epoch loop. An assignment
 to a name matching an `assigns` pattern (`val_loss = ...`, `correct += ...`) hands the value to the
 capture engine right after the statement.
 """
@@ -10,13 +11,12 @@ capture engine right after the statement.
 from __future__ import annotations
 
 import ast
-import re
 from typing import Iterator, Sequence
 
 from provinstr.rewrite.plan import Match
+from provinstr.rewrite.quickplan import _LINE_BREAK, _char_column
 from provinstr.rules.model import Rule
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -31,7 +31,7 @@ def find(source: str, rules: Sequence[Rule], tree: ast.Module | None = None) -> 
     matches: list[Match] = []
     for node in ast.walk(tree):
         if loop_rules and isinstance(node, (ast.For, ast.While)):
-            match = _loop(node, loop_rules, lines, source)
+            match = _loop(node, loop_rules, lines)
             if match is not None:
                 matches.append(match)
         elif value_rules and isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
@@ -60,14 +60,14 @@ def assigned_names(node: ast.Assign | ast.AugAssign | ast.AnnAssign) -> list[str
     return found
 
 
-def _loop(node: ast.For | ast.While, rules: Sequence[Rule], lines: list[str], source: str) -> Match | None:
+def _loop(node: ast.For | ast.While, rules: Sequence[Rule], lines: list[str]) -> Match | None:
+    if isinstance(node, ast.For) and any(name.lower().endswith("epochs") for name in _names(node.target)):
+        return None  # `for num_epochs in (10, 20):` sweeps over epoch counts; the loop inside is the epoch loop
     names = loop_names(node)
     ids = tuple(rule.id for rule in rules if rule.matches_loop(names))
     if not ids:
         return None
     expression = node.iter if isinstance(node, ast.For) else node.test
-    if isinstance(expression, ast.Tuple) and not _parenthesized(expression, lines):
-        return None  # `for x in a, b:` has no single expression to wrap
     line, end_line = expression.lineno, expression.end_lineno or expression.lineno
     column, end_column = _char_column(lines, line, expression.col_offset), \
         _char_column(lines, end_line, expression.end_col_offset or 0)
@@ -129,11 +129,3 @@ def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _own_statements(handler.body)
 
 
-def _parenthesized(node: ast.Tuple, lines: list[str]) -> bool:
-    text = lines[node.lineno - 1].encode("utf-8")
-    return text[node.col_offset:node.col_offset + 1] == b"("
-
-
-def _char_column(lines: list[str], line: int, byte_column: int) -> int:
-    text = lines[line - 1] if line - 1 < len(lines) else ""
-    return byte_column if text.isascii() else len(text.encode("utf-8")[:byte_column].decode("utf-8", "replace"))

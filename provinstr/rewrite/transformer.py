@@ -19,11 +19,14 @@ _HELPERS = {"call": "wrap", "loop": "loop", "while": "loop_test", "value": "valu
 
 
 def wrapper_prefix(match: Match | None = None) -> str:
-    return f"{HELPER}.{_HELPERS[match.kind if match else 'call']}("
+    kind = match.kind if match else "call"
+    # An iterable or test is parenthesised: `for x in a, b:` passes one tuple, not two arguments.
+    return f"{HELPER}.{_HELPERS[kind]}(" + ("(" if kind in ("loop", "while") else "")
 
 
 def wrapper_suffix(match: Match) -> str:
-    return f", {match.rule_ids!r}, {match.line}, {match.name!r})"
+    closing = ")" if match.kind in ("loop", "while") else ""
+    return f"{closing}, {match.rule_ids!r}, {match.line}, {match.name!r})"
 
 
 def value_call(match: Match) -> str:

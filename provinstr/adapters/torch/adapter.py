@@ -13,26 +13,17 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 from provinstr.adapters.torch import describe
-from provinstr.adapters.torch.training import SESSION
+from provinstr.adapters.torch.training import SESSION, LoaderNames
 from provinstr.capture import records
 from provinstr.capture.arguments import bound_arguments
 from provinstr.capture.hooks import Adapter, CallContext
 from provinstr.capture.nquads import IRI
 from provinstr.capture.run import active_run
 from provinstr.capture.safety import guard
-from provinstr.rules.options import HASH_LIMIT
 from provinstr.vocab import MLS, PI, PROV, RDF
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.rules.model import Rule
-
-_limit = int(HASH_LIMIT.default * 1024 * 1024)
-
-
-def hash_limit() -> int:
-    """Bytes above which a tensor is fingerprinted from a sample (the torch rules' hash_limit_mb)."""
-    return _limit
-
 
 class TorchAdapter(Adapter):
     name = "torch"
@@ -48,47 +39,25 @@ class TorchAdapter(Adapter):
 
     # -- constructions --------------------------------------------------------------------------
     def on_component(self, ctx: CallContext, obj: Any, node: str) -> None:
-        global _limit
-        _limit = records.hash_limit(ctx.rule)
         SESSION.install()
         torch = sys.modules["torch"]  # the rule matched a torch call: the script imported torch
-        if isinstance(obj, torch.optim.Optimizer):
-            SESSION.optimizers.add(obj)
-        elif isinstance(getattr(obj, "optimizer", None), torch.optim.Optimizer) and hasattr(obj, "step"):
+        if isinstance(getattr(obj, "optimizer", None), torch.optim.Optimizer) and hasattr(obj, "step"):
             SESSION.schedulers.setdefault(obj.optimizer, []).append(obj)  # an LRScheduler or ReduceLROnPlateau
-        elif isinstance(obj, torch.nn.modules.loss._Loss):
-            SESSION.losses.append(obj)
         elif isinstance(obj, torch.utils.data.DataLoader):
-            self._watch_loader(ctx, obj)
+            # its names are read from this frame when it is first iterated (the assignment comes after the call)
+            SESSION.names[obj] = LoaderNames(ctx.caller, records.hash_limit(ctx.rule))
         if isinstance(obj, torch.nn.Module) and ctx.rule.entity == "Layer":
             for name, value in describe.module_arguments(obj).items():  # the defaults the script did not write
                 if name not in ctx.captured:
                     records.attribute(ctx.run, node, name, value)
 
-    def _watch_loader(self, ctx: CallContext, loader: Any) -> None:
-        """The loader tells the running loop when it is iterated (once per epoch, not per batch)."""
-        # `train_loader = DataLoader(...)` binds the name only after the call: it is looked up when the
-        # loader is first described, in the frame that built it (kept until then).
-        SESSION.names[loader] = _Names(ctx.caller)
-        original = loader._get_iterator
-
-        def _get_iterator() -> Any:
-            training = SESSION.current
-            if training is not None:
-                with guard("recording a PyTorch DataLoader"):
-                    training.loader_iterated(loader)
-            return original()
-
-        loader._get_iterator = _get_iterator
-
     # -- the loop -------------------------------------------------------------------------------
-    def epoch_loop(self, rule: "Rule", line: int, name: str, kind: str, planned: int | None = None) -> Any:
+    def epoch_loop(self, rule: "Rule", line: int, name: str, kind: str, planned: int | None = None,
+                   frame: Any = None) -> Any:
         if "torch" not in sys.modules:
             return None  # a loop in a script that never imported torch: not a PyTorch training
         run = active_run()
-        if run is None:
-            return None
-        return SESSION.start_loop(run, line, name, planned)
+        return None if run is None else SESSION.start_loop(run, line, name, planned, frame)
 
     def hook(self, rule: "Rule", callee: Callable, receiver: Any) -> Callable:
         """loss.backward(): the loss is kept (detached) for its epoch's mean; the call itself is the user's."""
@@ -156,20 +125,5 @@ def _path_of(where: Any) -> "str | os.PathLike | None":
     return None
 
 
-class _Names:
-    """What the script named a loader and its dataset, read once from the frame that built the loader."""
-
-    def __init__(self, frame: Any) -> None:
-        self.frame = frame
-
-    def __call__(self, loader: Any) -> tuple[str, str]:
-        frame, self.frame = self.frame, None
-        if frame is None:
-            return "loader", "dataset"
-        context = CallContext(None, None, None, (), {}, None, None, None, caller=frame)  # type: ignore[arg-type]
-        name = context.name_of(loader, "loader")
-        return name, context.name_of(getattr(loader, "dataset", None), f"{name}.dataset")
-
-
 ADAPTER = TorchAdapter()
-__all__ = ["ADAPTER", "TorchAdapter", "hash_limit"]
+__all__ = ["ADAPTER", "TorchAdapter"]

@@ -210,10 +210,14 @@ def loader_settings(loader: Any) -> dict[str, Any]:
 SAMPLE_ITEMS = 64  # a map-style dataset is fingerprinted from this many evenly spaced items
 
 
-def record_dataset(run: "Run", dataset: Any, name: str, limit_bytes: int) -> list[str]:
+def record_dataset(run: "Run", dataset: Any, name: str, limit_bytes: int, later: list | None = None) -> list[str]:
     """A DataLoader's dataset as pi:Datasets (the nodes returned): a TensorDataset as the fingerprint of
     each tensor and a node holding them (prov:hadMember), a map-style dataset by its class, length and a
-    sample fingerprint, an iterable dataset by its class only (never consumed)."""
+    sample fingerprint, an iterable dataset by its class only (never consumed).
+
+    A map-style dataset's items are read by the script's own code (random transforms with their own
+    generators, lazily opened files): given `later`, the sample is left to record_sample when the run
+    ends, so reading it changes nothing the training sees."""
     tensors = getattr(dataset, "tensors", None)
     if isinstance(tensors, (tuple, list)) and tensors and all(records.is_array_like(t) for t in tensors):
         nodes = [records.dataset(run, tensor, f"{name}.tensors[{index}]", limit_bytes)
@@ -233,9 +237,18 @@ def record_dataset(run: "Run", dataset: Any, name: str, limit_bytes: int) -> lis
         return [records.described_dataset(run, run.new_iri("dataset"), name,
                                           [*facts, (RDFS.comment, "an iterable dataset: described, not read")])]
     facts.append((PI.cardinality, length))
+    node = records.described_dataset(run, run.new_iri("dataset"), name, facts)
+    if later is None:
+        record_sample(run, node, dataset, length)
+    else:
+        later.append((run, node, dataset, length))
+    return [node]
+
+
+def record_sample(run: "Run", node: str, dataset: Any, length: int) -> None:
+    """A map-style dataset's sample fingerprint (pi:sha256) and how it was taken (rdfs:comment)."""
     digest, note = sample_digest(dataset, length)
-    facts += [(PI.sha256, digest), (RDFS.comment, note)]
-    return [records.described_dataset(run, run.new_iri("dataset"), name, facts)]
+    run.emit(node, [(PI.sha256, digest), (RDFS.comment, note)])
 
 
 def _group(run: "Run", dataset: Any, name: str, parts: Iterable[str]) -> str:

@@ -29,13 +29,16 @@ from provinstr.capture.activity import Activity, now
 from provinstr.capture.adaptation import record_adaptation
 from provinstr.capture.nquads import IRI
 from provinstr.capture.run import active_run
+from provinstr.capture.hooks import name_in_frame
+from provinstr.capture.records import DEFAULT_HASH_LIMIT
 from provinstr.capture.safety import guard
 from provinstr.vocab import PI, PROV
 
 USER_CODE = "user code"  # the trigger of a learning-rate change no scheduler made
+FOLD_LOSSES = 1024  # kept losses are summed on their device every this many (bounded memory, no sync)
 # Group keys a steered learning rate scales with it, so a scheduler's next step keeps the change.
 _SCALED_WITH_LR = ("initial_lr", "max_lr", "min_lr")
-_NAMES = {"learning_rate": "lr", "beta_1": None, "beta_2": None, "epsilon": "eps"}
+_NAMES = {"learning_rate": "lr", "epsilon": "eps"}
 
 
 class Session:
@@ -49,12 +52,12 @@ class Session:
         self.suspended = 0  # >0 while another adapter (Lightning) records the training itself
         self.installed = False
         self.schedulers: "weakref.WeakKeyDictionary[Any, list]" = weakref.WeakKeyDictionary()
-        self.optimizers: "weakref.WeakSet[Any]" = weakref.WeakSet()  # built by the script (torch.optimizer rule)
-        self.losses: list = []  # loss modules the script built (torch.loss rule)
         self.loaded: list[str] = []  # model files loaded, for the next activity to use
         self.saved: dict[str, str] = {}  # absolute path -> the pi:Model node of a file torch.save wrote
-        # DataLoader -> what tells its name and its dataset's in the script (adapter._Names)
-        self.names: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+        # DataLoader the script built -> its LoaderNames (what the script calls it and its dataset)
+        self.names: "weakref.WeakKeyDictionary[Any, LoaderNames]" = weakref.WeakKeyDictionary()
+        self.samples: list[tuple] = []  # (run, node, dataset ref, length): map-style datasets sampled at the end
+        self.limit = DEFAULT_HASH_LIMIT  # the torch rules' hash_limit_mb, in bytes
         self.runs: set[str] = set()  # runs whose end this session hears of
         self.thread = threading.main_thread()
 
@@ -63,8 +66,10 @@ class Session:
         if self.installed or "torch" not in sys.modules:
             return
         from torch.optim.optimizer import register_optimizer_step_post_hook
+        from torch.utils.data import DataLoader
 
         register_optimizer_step_post_hook(_on_step)
+        DataLoader.__iter__ = _iterating(DataLoader.__iter__)  # once per epoch, persistent workers too
         self.installed = True
 
     def watch_run(self, run: Any) -> None:
@@ -85,19 +90,26 @@ class Session:
             if run is None:
                 return None
             self.settle(failed=False)
-            self.loose = TorchTraining(self, run, None, "", None, epochs=False)
+            self.loose = TorchTraining(self, run, None, "", None, None, epochs=False)
             self.loose.find_model()
         return self.loose
 
     # -- loops ----------------------------------------------------------------------------------
-    def start_loop(self, run: Any, line: int, name: str, planned: int | None) -> "TorchTraining | None":
-        if self.current is not None or self.suspended or threading.current_thread() is not self.thread:
-            return None  # an inner loop of an epoch loop, or one run by another adapter
+    def start_loop(self, run: Any, line: int, name: str, planned: int | None,
+                   frame: Any) -> "TorchTraining | None":
+        if self.suspended or threading.current_thread() is not self.thread:
+            return None  # a loop another adapter runs, or on another thread
+        current = self.current
+        if current is not None:
+            if current.frame is None or _on_stack(current.frame):
+                return None  # an inner loop of the epoch loop running now
+            current.exited(current.epoch)  # left by break or return without its end being seen
+            current.finished()
         self.install()
         self.settle(failed=False)
         self.end_test()
         self.watch_run(run)
-        self.current = TorchTraining(self, run, line, name, planned)
+        self.current = TorchTraining(self, run, line, name, planned, frame)
         return self.current
 
     def loop_over(self, training: "TorchTraining") -> None:
@@ -126,8 +138,10 @@ class Session:
             return
         if self.last is None or self.suspended or threading.current_thread() is not self.thread:
             return  # values computed before any training, or by another adapter's training
-        self.settle(failed=False)
         if self.test is None:
+            if metric_value(value) is None or not _evaluating(self.last):
+                return  # only a number computed in evaluation (no_grad, inference_mode or model.eval()) opens a Test
+            self.settle(failed=False)
             self.test = EvaluationPass(self.last, line)
         self.test.values[name] = value
 
@@ -148,6 +162,12 @@ class Session:
                 loose.close()
         with guard("recording a PyTorch evaluation"):
             self.end_test()
+        for names in list(self.names.values()):
+            names.frame = None  # loaders never iterated: their names are not needed any more
+        for sample in [s for s in self.samples if s[0] is run]:
+            self.samples.remove(sample)
+            with guard("fingerprinting a PyTorch dataset"):
+                describe.record_sample(*sample)
         self.runs.discard(run.iri)
 
     def uses(self, activity: Activity) -> None:
@@ -161,14 +181,17 @@ class TorchTraining:
     """One training loop (the epoch loop's observer): a pi:Training, started when it first trains."""
 
     def __init__(self, session: Session, run: Any, line: int | None, name: str, planned: int | None,
-                 epochs: bool = True) -> None:
+                 frame: Any, epochs: bool = True) -> None:
         self.session, self.run, self.line, self.name, self.planned = session, run, line, name, planned
+        self.frame = frame  # the frame the loop runs in, until it is over: a loop left by break is not on the stack
         self.epochs = epochs
         self.activity: Activity | None = None
         self.epoch = 0
         self.item: Any = None
         self.started = time.perf_counter()
-        self.losses: list = []
+        self.losses: list = []  # this epoch's losses, detached, on their device
+        self.folded: Any = None  # their sum every FOLD_LOSSES (on the device too: no synchronisation)
+        self.folded_count = 0
         self.steps = 0
         self.epoch_steps = 0  # self.steps when the epoch began
         self.values: dict[str, Any] = {}
@@ -180,15 +203,21 @@ class TorchTraining:
         self.described: set[int] = set()  # loaders already recorded
         self.model: Any = None
         self.model_recorded = False
+        self.seen: list = []  # outermost modules with parameters called so far (candidates for the model)
+        self.covered: set[int] = set()  # ids of those modules and of every module inside them
+        self.loss_module: Any = None  # the first torch.nn loss module called
+        self.evaluated_model: Any = None  # a weak reference to the model, kept after the loop is over
         self.pending: tuple | None = None  # (epoch, seconds, metrics) of an epoch left early
         self._forward = None
+        self.left = False  # the loop is over (exited or finished), as the observer heard
         self.ended = False
+        self._settings_done = False
 
     # -- the observer (capture.epochs) ----------------------------------------------------------
     def begin(self, index: int, item: Any) -> None:
         self.epoch, self.item = index, item
         self.started = time.perf_counter()
-        self.losses = []
+        self.losses, self.folded, self.folded_count = [], None, 0
         self.epoch_steps = self.steps
         self.values = {}
         self.loaders = []
@@ -202,17 +231,34 @@ class TorchTraining:
         self.record_epoch(*self.epoch_metrics(index))
 
     def exited(self, index: int) -> None:
-        if self.activity is not None:
+        if self.activity is not None and not self.left:
             self.pending = self.epoch_metrics(index)
+        self.left = True
 
     def finished(self) -> None:
-        self.session.loop_over(self)
+        self.left = True
+        if not self.ended:
+            self.session.loop_over(self)
 
     # -- what trains ----------------------------------------------------------------------------
     def backward(self, loss: Any) -> None:
-        self.losses.append(loss.detach())
+        losses = self.losses
+        losses.append(loss.detach())
+        if len(losses) >= FOLD_LOSSES:  # long epochs and loopless trainings keep a sum, not every loss
+            self.fold()
         if self.activity is None:
             self.start()
+
+    def fold(self) -> None:
+        import torch
+
+        try:
+            total = torch.stack([loss.reshape(()) for loss in self.losses]).double().sum()
+            self.folded = total if self.folded is None else self.folded + total.to(self.folded.device)
+            self.folded_count += len(self.losses)
+            self.losses = []
+        except (RuntimeError, ValueError):  # different shapes or devices: keep them as they are
+            pass
 
     def stepped(self, optimizer: Any) -> None:
         self.steps += 1
@@ -220,8 +266,13 @@ class TorchTraining:
             self.optimizers.append(optimizer)
             if self.activity is None:
                 self.start()
+            with guard("finding the trained PyTorch model"):
+                self.choose_model(optimizer)
             with guard("recording a PyTorch optimizer"):
                 self.describe_optimizer(optimizer)
+        elif self.model is None and self.seen:
+            with guard("finding the trained PyTorch model"):
+                self.choose_model(optimizer)
 
     def start(self) -> None:
         """The pi:Training, from the first backward or step: the model, the data, the settings so far."""
@@ -232,40 +283,60 @@ class TorchTraining:
         with guard("recording a PyTorch training"):
             if self.planned is not None:
                 activity.hyperparameter("epochs", self.planned)
-            for module in self.session.losses:
-                activity.hyperparameter("loss", describe.public_class(module))
-                node = records.node_in_run(run, module)
+            if self.loss_module is not None:
+                activity.hyperparameter("loss", describe.public_class(self.loss_module))
+                node = records.node_in_run(run, self.loss_module)
                 if node is not None:
                     activity.used(node)
-                break
             self.session.uses(activity)
             self.record_model()
             for loader, _ in self.loaders:
                 self.describe_loader(loader, training=None)
 
     def find_model(self) -> None:
-        """Listen for the next forward: the first module with parameters (the optimizer's, if known) called."""
+        """Listen to forwards until the first step: the outermost modules called, and the loss module.
+
+        The model is chosen at the optimizer's first step (the module it steps), else at the end of the
+        first epoch (the first module called); then the global hook goes, so later forwards cost nothing.
+        """
         if self._forward is not None or self.model is not None or "torch" not in sys.modules:
             return
+        from torch.nn.modules.loss import _Loss
         from torch.nn.modules.module import register_module_forward_pre_hook
 
-        wanted = {id(p) for optimizer in list(self.session.optimizers) for group in optimizer.param_groups
-                  for p in group["params"]}
         me = weakref.ref(self)
 
-        def first_forward(module: Any, args: Any) -> None:
+        def seen_forward(module: Any, args: Any) -> None:
             training = me()
+            if training is None:
+                handle.remove()
+                return
+            if id(module) in training.covered:
+                return
             with guard("finding the trained PyTorch model"):
-                ids = {id(p) for p in module.parameters()}
-                if ids and (not wanted or ids & wanted) and training is not None:
-                    training.model = module
-                    training.stop_listening()
-                    if training.activity is not None:
-                        training.record_model()
-                elif training is None:
-                    handle.remove()
+                if isinstance(module, _Loss):
+                    training.loss_module = training.loss_module or module
+                    training.covered.add(id(module))
+                elif next(module.parameters(), None) is not None:
+                    training.seen.append(module)
+                    training.covered.update(id(inner) for inner in module.modules())
 
-        handle = self._forward = register_module_forward_pre_hook(first_forward)
+        handle = self._forward = register_module_forward_pre_hook(seen_forward)
+
+    def choose_model(self, optimizer: Any = None) -> None:
+        """The model among the modules called: the first whose parameters the optimizer steps."""
+        if self.model is not None:
+            return
+        if optimizer is not None:
+            stepped = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            self.model = next((m for m in self.seen if any(id(p) in stepped for p in m.parameters())), None)
+        elif self.seen:
+            self.model = self.seen[0]
+        if self.model is not None:
+            self.stop_listening()
+            self.seen, self.covered = [], set()
+            self.evaluated_model = weakref.ref(self.model)
+            self.record_model()
 
     def stop_listening(self) -> None:
         if self._forward is not None:
@@ -308,11 +379,10 @@ class TorchTraining:
                 self.activity.used(node)
                 dataset = getattr(loader, "dataset", None)
                 if dataset is not None:
-                    from provinstr.adapters.torch.adapter import hash_limit
-
-                    namer = self.session.names.pop(loader, None)
-                    _, name = namer(loader) if namer is not None else ("loader", "dataset")
-                    for data in describe.record_dataset(self.run, dataset, name, hash_limit()):
+                    names = self.session.names.get(loader)
+                    _, name = names(loader) if names is not None else ("loader", "dataset")
+                    limit = names.limit if names is not None else self.session.limit
+                    for data in describe.record_dataset(self.run, dataset, name, limit, self.session.samples):
                         self.activity.used(data)
                         self.run.emit(node, [(PROV.used, IRI(data))])
             if training:
@@ -325,7 +395,7 @@ class TorchTraining:
         seconds = time.perf_counter() - self.started
         metrics: dict[str, Any] = {}
         with guard("recording a PyTorch epoch"):
-            mean = mean_loss(self.losses)
+            mean = self.mean_loss()
             if mean is not None:
                 metrics["loss"] = mean
             if self.optimizers:
@@ -344,14 +414,27 @@ class TorchTraining:
                 metrics.setdefault(self.name, self.item)  # the script counts epochs its own way: keep its count
             if index == 0 or self.epoch_steps == 0:
                 self.training_loaders()
-        self.losses = []
+            if index == 0:
+                self.choose_model()  # no optimizer stepped (manual updates): the first module called
+                self.stop_listening()
+        self.losses, self.folded, self.folded_count = [], None, 0
         return index, seconds, metrics
+
+    def mean_loss(self) -> float | None:
+        """The mean of the losses kept (and folded), read from the device once."""
+        if not self.losses and not self.folded_count:
+            return None
+        mean = mean_loss(self.losses) if self.losses else None
+        if not self.folded_count:
+            return mean
+        total = float(self.folded.item()) + (mean * len(self.losses) if mean is not None else 0.0)
+        return total / (self.folded_count + len(self.losses))
 
     def training_loaders(self) -> None:
         """A loader the optimizer stepped through is a training loader: its settings are hyperparameters."""
         events = [*self.loaders, (None, self.steps)]
         for (loader, steps_before), (_, steps_after) in zip(events, events[1:]):
-            if steps_after > steps_before and loader is not None and not getattr(self, "_settings_done", False):
+            if steps_after > steps_before and loader is not None and not self._settings_done:
                 self._settings_done = True
                 self.describe_loader(loader, training=True)
 
@@ -388,25 +471,30 @@ class TorchTraining:
                     continue
                 trigger = type(stepped).__name__ if stepped is not None else USER_CODE
                 for group, (old, new) in enumerate(zip(before, after)):
-                    if old != new and group == 0:
-                        record_adaptation(self.activity, "lr", _number(old), _number(new), index, trigger)
-                    elif old != new:
-                        record_adaptation(self.activity, f"lr.{group}", _number(old), _number(new), index, trigger)
+                    if old != new:
+                        name = f"lr.{group}" if group else "lr"
+                        record_adaptation(self.activity, name, _number(old), _number(new), index, trigger)
 
     def close(self) -> None:
         """End the Training: a loopless one records its one loss and step count first."""
         if self.ended:
             return
         self.ended = True
-        self.stop_listening()
-        if self.activity is None:
-            return
-        if not self.epochs:
-            mean = mean_loss(self.losses)  # a loopless training keeps them all
-            if mean is not None:
-                self.activity.metric("loss", mean)
-            self.activity.metric("steps", self.steps)
-        self.activity.end()
+        try:
+            if self.activity is None:
+                return
+            if not self.epochs:
+                self.choose_model()
+                mean = self.mean_loss()  # a loopless training keeps (folds) them all
+                if mean is not None:
+                    self.activity.metric("loss", mean)
+                self.activity.metric("steps", self.steps)
+            self.activity.end()
+        finally:  # what the finished loop held is the script's to free (a model, Adam's state, a frame)
+            self.stop_listening()
+            self.frame = self.model = self.item = self.loss_module = None
+            self.optimizers, self.loaders, self.losses, self.folded, self.values = [], [], [], None, {}
+            self.seen, self.covered = [], set()
 
 
 class EvaluationPass:
@@ -421,11 +509,15 @@ class EvaluationPass:
             training.run.emit(self.activity.iri, [(PROV.wasInformedBy, IRI(training.activity.iri))])
 
     def close(self) -> None:
-        for name, value in self.values.items():
-            number = metric_value(value)
-            if number is not None:
-                self.activity.metric(name, number)
-        self.activity.end()
+        try:
+            for name, value in self.values.items():
+                with guard("recording a PyTorch evaluation value"):
+                    number = metric_value(value)
+                    if number is not None:
+                        self.activity.metric(name, number)
+        finally:
+            self.values = {}
+            self.activity.end()
 
 
 # -- steering -------------------------------------------------------------------------------------
@@ -515,6 +607,64 @@ def _number(value: Any) -> Any:
     return describe.hyperparameter_value(value) if value is not None else None
 
 
+class LoaderNames:
+    """What the script named a DataLoader and its dataset: read from the frame that built the loader when
+    the loader is first iterated (`train_loader = DataLoader(...)` binds the name only after the call),
+    then the frame is let go."""
+
+    def __init__(self, frame: Any, limit: int) -> None:
+        self.frame, self.limit = frame, limit  # limit: the loader rule's hash_limit_mb, in bytes
+        self.names: tuple[str, str] | None = None
+
+    def __call__(self, loader: Any) -> tuple[str, str]:
+        if self.names is None:
+            frame, self.frame = self.frame, None
+            name = name_in_frame(frame, loader, "loader")
+            self.names = (name, name_in_frame(frame, getattr(loader, "dataset", None), f"{name}.dataset"))
+        return self.names
+
+
+def _on_stack(frame: Any) -> bool:
+    """True when `frame` is running (it is the caller's, or one of its callers)."""
+    current = sys._getframe(1)
+    while current is not None:
+        if current is frame:
+            return True
+        current = current.f_back
+    return False
+
+
+def _evaluating(training: TorchTraining) -> bool:
+    """The script is evaluating: gradients off (no_grad, inference_mode), or the trained model in eval mode."""
+    import torch
+
+    if not torch.is_grad_enabled():
+        return True
+    model = training.evaluated_model() if training.evaluated_model is not None else None
+    return model is not None and not model.training
+
+
+def _iterating(original: Any) -> Any:
+    """DataLoader.__iter__, telling the running loop which loader an epoch iterates (once per epoch)."""
+
+    def __iter__(loader: Any) -> Any:
+        try:
+            names = SESSION.names.get(loader)
+            if names is not None:
+                names(loader)  # read the script's names now, and let go of the frame that built it
+                training = SESSION.current
+                if training is not None:
+                    training.loader_iterated(loader)
+        except Exception as error:  # noqa: BLE001 - the user's iteration goes on
+            from provinstr.capture.safety import report
+
+            report(error, "recording a PyTorch DataLoader")
+        return original(loader)
+
+    __iter__.__wrapped__ = original  # type: ignore[attr-defined]
+    return __iter__
+
+
 # -- the global hooks -----------------------------------------------------------------------------
 SESSION = Session()
 
@@ -541,5 +691,5 @@ def suspended() -> Iterator[None]:
         SESSION.suspended -= 1
 
 
-__all__ = ["SESSION", "EvaluationPass", "Session", "TorchSteering", "TorchTraining", "mean_loss", "metric_value",
-           "suspended"]
+__all__ = ["SESSION", "EvaluationPass", "LoaderNames", "Session", "TorchSteering", "TorchTraining", "mean_loss",
+           "metric_value", "suspended"]
