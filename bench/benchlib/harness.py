@@ -2,6 +2,7 @@
 
 Used by bench/overhead_grid.py (the seed's grid) and bench/short_epochs.py (short epochs); the variants'
 names and bench/models.py's arguments are also those of bench/grid_worker.py, which runs them in-process.
+bench/torch_overhead.py times its own scripts' processes with timed_process.
 
 Variants:
   plain, plain-again  python bench/models.py ARGS (plain-again: plain timed again, the run's noise floor)
@@ -78,21 +79,29 @@ def mlflow_uri(work: Path) -> str:
 def run_once(variant: str, args: list[str], work: Path, rules: Path | None = None, timeout: float = 1800) -> dict:
     """Run one training process; its wall, CPU, peak RSS and the script's own BENCH report."""
     cmd, env = command(variant, args, work, rules)
+    record = {"variant": variant, **timed_process(cmd, env, work, timeout)}
+    if "error" not in record:
+        record.update(epoch_summary(record.pop("epoch_s")))
+    return record
+
+
+def timed_process(cmd: list[str], env: dict, cwd: Path, timeout: float = 1800, report: bool = True) -> dict:
+    """Run one process: its wall, CPU and peak RSS, return code and (`report`) the last BENCH {json} it printed.
+
+    A process that failed, or printed no BENCH line when one is expected, has "error" (the end of its output).
+    """
     start = time.perf_counter()
-    process = _Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = _Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = process.communicate(timeout=timeout)  # communicate reaps via waitpid; rusage below
-    wall = time.perf_counter() - start
-    record = {"variant": variant, "wall_s": wall, "rc": process.returncode}
+    record = {"wall_s": time.perf_counter() - start, "rc": process.returncode}
     usage = getattr(process, "_bench_rusage", None)
     if usage is not None:
         record.update(usage)
-    report = [line for line in out.splitlines() if line.startswith("BENCH ")]
-    if process.returncode != 0 or not report:
+    lines = [line for line in out.splitlines() if line.startswith("BENCH ")]
+    if process.returncode != 0 or (report and not lines):
         record["error"] = (err or out)[-2000:]
-        return record
-    data = json.loads(report[-1][6:])
-    data.update(epoch_summary(data.pop("epoch_s")))
-    record.update(data)
+    elif lines:
+        record.update(json.loads(lines[-1][6:]))
     return record
 
 

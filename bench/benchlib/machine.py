@@ -8,7 +8,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-PACKAGES = ("keras", "tensorflow-cpu", "tensorflow", "mlflow", "pyoxigraph")
+PACKAGES = ("keras", "tensorflow-cpu", "tensorflow", "torch", "lightning", "mlflow", "pyoxigraph")
 
 
 def loadavg() -> list[str] | None:

@@ -1,4 +1,4 @@
-"""Medians per configuration, paired ratios, bootstrap intervals and the Markdown tables made of them.
+"""Medians per configuration, paired ratios and differences, bootstrap intervals and Markdown tables.
 
 A record is one timed training: {"variant", "config", "rep", <metric>: seconds, ...}. Two records of the
 same configuration and repetition ran seconds or minutes apart, so their ratio cancels the machine's drift.
@@ -61,6 +61,13 @@ def paired_ratios(records: list[dict], variant: str, metric: str, base: str = "p
             if name == variant and value and by_key.get((config, rep, base))]
 
 
+def paired_differences(records: list[dict], variant: str, metric: str, base: str = "plain") -> list[float]:
+    """variant - base for each (configuration, repetition): an added cost in the metric's own unit."""
+    by_key = {(tuple(r["config"]), r["rep"], r["variant"]): r.get(metric) for r in records}
+    return [value - by_key[(config, rep, base)] for (config, rep, name), value in by_key.items()
+            if name == variant and value is not None and by_key.get((config, rep, base)) is not None]
+
+
 def median_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
     """A percentile-bootstrap interval for the median of `values` (fixed seed)."""
     rng = random.Random(0)
@@ -73,6 +80,13 @@ def paired_summary(ratios: list[float]) -> str:
     """'+1.2 % [-0.4, +2.6] (n=108)': the median overhead and its 95 % interval."""
     low, high = median_interval(ratios)
     return f"{(statistics.median(ratios) - 1) * 100:+.1f} % [{(low - 1) * 100:+.1f}, {(high - 1) * 100:+.1f}] (n={len(ratios)})"
+
+
+def difference_summary(differences: list[float], scale: float = 1.0, unit: str = "") -> str:
+    """'+212 ms [+190, +240] (n=10)': the median difference times `scale` and its 95 % interval."""
+    low, high = median_interval(differences)
+    return (f"{statistics.median(differences) * scale:+.1f}{' ' + unit if unit else ''} "
+            f"[{low * scale:+.1f}, {high * scale:+.1f}] (n={len(differences)})")
 
 
 def format_table(rows: list[dict], variants: tuple, metric: str, records: list[dict] | None = None) -> str:
