@@ -8,6 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 import provinstr
+from logfiles import reopen_log
 from provinstr.analysis.validate import DOMAIN_RANGE, check_run
 from provinstr.vocab import PROV, RDF, RDFS
 
@@ -83,7 +84,7 @@ def append_to_log(store: provinstr.analysis.catalog.Store, run, lines: list[str]
     """Add statements to a finished run's log (the log is the truth; the index catches up on the next read)."""
     graph = f"<{run.iri}>"
     lines = [line.replace(" a <", f" <{RDF.type}> <", 1) for line in lines]  # N-Quads has no `a`
-    with open(store.backend.log_path(run.id), "a", encoding="utf-8") as log:
+    with open(reopen_log(store.backend.path, run.id), "a", encoding="utf-8") as log:  # a finished log is gzip
         log.writelines(f"{line} {graph} .\n" for line in lines)
 
 

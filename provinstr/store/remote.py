@@ -267,7 +267,10 @@ class RemoteStore:
             return {}
         counts = {}
         for run_id in spool.run_ids():
-            lines = sync.unsent_lines(spool.log_path(run_id), self.endpoint.update_url)
+            log = spool.log_path(run_id)
+            if not sync.meant_for(log, self.endpoint.update_url):
+                continue  # a run of the spool folder used as a local store, or recorded to another server
+            lines = sync.unsent_lines(log, self.endpoint.update_url)
             if lines:
                 counts[run_id] = lines
         return counts
@@ -295,6 +298,7 @@ class RemoteSink:
         self.endpoint = endpoint
         self.log = log
         self.path: Path = log.path
+        sync.record_pushed(self.path, endpoint.update_url, 0)  # this run is meant for that server
         self._wake = threading.Event()
         self._stopping = False
         self._warned: set[str] = set()

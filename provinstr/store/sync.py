@@ -46,8 +46,18 @@ def pushed_offset(log: Path, url: str) -> int:
         return 0
 
 
+def meant_for(log: Path, url: str) -> bool:
+    """True when `log` was recorded to (or pushed to) the server at `url`: its .pushed file names it."""
+    try:
+        return url in json.loads(pushed_path(log).read_text() or "{}")
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def record_pushed(log: Path, url: str, offset: int) -> None:
-    """Note that `log` is on `url` up to `offset` (never moves backwards; safe across processes)."""
+    """Note that `log` is on `url` up to `offset` (never moves backwards; safe across processes).
+
+    Offset 0 notes that the log is meant for that server (a run recorded to it, none of it sent yet)."""
     with open(pushed_path(log), "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
@@ -55,7 +65,7 @@ def record_pushed(log: Path, url: str, offset: int) -> None:
             sent = json.loads(handle.read() or "{}")
         except ValueError:
             sent = {}
-        if offset <= int(sent.get(url, 0)):
+        if url in sent and offset <= int(sent[url]):
             return
         sent[url] = offset
         handle.seek(0)
