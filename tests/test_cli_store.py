@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import provinstr
 from provinstr.cli import app
+from analysis_runs import write_run
 from logfiles import reopen_log
 
 RUN_A = "abc1" + "0" * 28
@@ -201,3 +202,19 @@ def test_the_installed_command_reports_bad_sparql_on_one_line_without_traceback(
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "malformed SPARQL at the end of the query" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_long_answer_streams_as_plain_lines_and_a_short_one_is_a_table(tmp_path, cli):
+    from provinstr.cli.common import RICH_ROWS
+
+    values = " ".join(f"({n})" for n in range(RICH_ROWS + 50))
+    write_run(tmp_path / "store", epochs=1)
+    long = cli("query", f"SELECT ?n WHERE {{ VALUES (?n) {{ {values} }} }}", "--store", str(tmp_path / "store"),
+               cwd=tmp_path)
+    assert long.returncode == 0, long.stderr
+    lines = long.stdout.splitlines()
+    assert lines[0] == "n" and lines[1:RICH_ROWS + 51] == [str(n) for n in range(RICH_ROWS + 50)]
+    assert lines[-1] == f"{RICH_ROWS + 50} rows"
+    short = cli("query", "SELECT ?n WHERE { VALUES (?n) { (1) (2) } }", "--store", str(tmp_path / "store"),
+                cwd=tmp_path)
+    assert "┃ n" in short.stdout and short.stdout.rstrip().endswith("2 rows")

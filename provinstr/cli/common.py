@@ -39,3 +39,26 @@ def stdout_console() -> "Console":
     from provinstr.cli.application import console
 
     return console if console.is_terminal else Console(width=100_000, soft_wrap=True)
+
+
+# Up to this many rows a table is drawn by rich; a longer answer streams as plain tab-separated lines
+# (drawing 40,000 rows with rich takes seconds before the first one shows).
+RICH_ROWS = 200
+
+
+def print_table(columns: "list[str] | tuple[str, ...]", rows: "list[list[str]]") -> None:
+    """Rows of text cells under their column names: a rich table when short, plain lines when long."""
+    if len(rows) <= RICH_ROWS:
+        from rich.table import Table
+
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        stdout_console().print(table, highlight=False, markup=False)
+        return
+    import sys
+
+    write = sys.stdout.write
+    write("\t".join(columns) + "\n")
+    for row in rows:
+        write("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) + "\n")

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 
 from provinstr.analysis.catalog import cell
 from provinstr.analysis.store import RunInfo, open_store
 from provinstr.cli.application import UsageError, app
-from provinstr.cli.common import StoreOption, stdout_console, user_errors
+from provinstr.cli.common import StoreOption, print_table, stdout_console, user_errors
 from provinstr.store import QuerySyntaxError
 from provinstr.store.results import QueryResult
 from provinstr.vocab import PREFIXES
@@ -92,11 +91,10 @@ def _print_runs_table(infos: list[RunInfo], keys: list[str]) -> None:
 
     extra = [key for key in keys if key not in ("id", "name", "start", "duration", "status")]
     with_group = any(info.group for info in infos) and "group" not in extra
-    table = Table("id", "name", *(["group"] if with_group else []), "start", "duration", "status", *extra)
-    for info in infos:
-        table.add_row(info.id[:8], info.name, *([info.group or ""] if with_group else []), cell(info.started),
-                      _duration(info.duration), info.status, *(cell(lookup(info, key)) for key in extra))
-    stdout_console().print(table, highlight=False, markup=False)
+    columns = ["id", "name", *(["group"] if with_group else []), "start", "duration", "status", *extra]
+    print_table(columns, [[info.id[:8], info.name, *([info.group or ""] if with_group else []), cell(info.started),
+                           _duration(info.duration), info.status, *(cell(lookup(info, key)) for key in extra)]
+                          for info in infos])
 
 
 def _print_runs_csv(infos: list[RunInfo]) -> None:
@@ -241,10 +239,7 @@ def _print_answer(answer: QueryResult, fmt: QueryFormat) -> None:
         writer.writerow(answer.variables)
         writer.writerows([["" if v is None else _json_value(v) for v in row] for row in answer.rows])
     else:
-        table = Table(*answer.variables)
-        for row in answer.rows:
-            table.add_row(*(cell(v) for v in row))
-        stdout_console().print(table, highlight=False, markup=False)
+        print_table(answer.variables, [[cell(v) for v in row] for row in answer.rows])
         typer.echo(f"{len(answer.rows)} row{'s' if len(answer.rows) != 1 else ''}")
 
 
