@@ -61,13 +61,19 @@ class TorchAdapter(Adapter):
 
     def hook(self, rule: "Rule", callee: Callable, receiver: Any) -> Callable:
         """loss.backward(): the loss is kept (detached) for its epoch's mean; the call itself is the user's."""
-        training = SESSION.training_for_step()
-        if training is not None and getattr(receiver, "requires_grad", False):
+        training = SESSION.current  # the per-step path: one attribute read when an epoch loop runs
+        if training is None or SESSION.suspended:
+            training = SESSION.training_for_step()
+        if training is not None:
             training.backward(receiver)
         return callee
 
     def on_value(self, rule: "Rule", name: str, value: Any, line: int) -> None:
-        SESSION.note(name, value, line)
+        current = SESSION.current  # per batch in some loops (`correct += ...`): the epoch's value, at once
+        if current is not None and not SESSION.suspended:
+            current.values[name] = value
+        else:
+            SESSION.note(name, value, line)
 
     # -- model files ----------------------------------------------------------------------------
     def on_model(self, ctx: CallContext, result: Any, node: str) -> None:

@@ -253,7 +253,7 @@ class TorchTraining:
         import torch
 
         try:
-            total = torch.stack([loss.reshape(()) for loss in self.losses]).double().sum()
+            total = torch.stack(self.losses).reshape(len(self.losses), -1).double().mean(1).sum()
             self.folded = total if self.folded is None else self.folded + total.to(self.folded.device)
             self.folded_count += len(self.losses)
             self.losses = []
@@ -585,6 +585,10 @@ def mean_loss(losses: list) -> float | None:
         return None
     import torch
 
+    try:  # 0-d losses stack as they are; others (a [1] loss) are reshaped first
+        return torch.stack(losses).double().mean().item()
+    except (RuntimeError, ValueError):
+        pass
     try:
         return torch.stack([loss.reshape(()) for loss in losses]).double().mean().item()
     except (RuntimeError, ValueError):  # different devices or shapes: one at a time
