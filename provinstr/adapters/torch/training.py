@@ -676,6 +676,10 @@ SESSION = Session()
 def _on_step(optimizer: Any, args: Any, kwargs: Any) -> None:
     """Every optimizer step in the process (a global torch hook): counted by the training it belongs to."""
     try:
+        training = SESSION.current
+        if training is not None and not SESSION.suspended and optimizer in training.optimizers:
+            training.steps += 1  # the per-step path: a known optimizer of the running loop
+            return
         training = SESSION.training_for_step()
         if training is not None:
             training.stepped(optimizer)
