@@ -29,7 +29,7 @@ the templates below and print `BENCH {json}` with their own timings.
 The machine is shared: load only ever slows a timing, so the difference of 10th percentiles is printed next
 to the median of paired differences where a cost is a few microseconds.
 
-    python bench/torch_overhead.py             # all four parts, 8-11 min on a 2-core machine
+    python bench/torch_overhead.py             # all four parts, 7-11 min on a 2-core machine
     python bench/torch_overhead.py --quick     # a smoke run: 1-3 rounds, short loops (~3 min)
     python bench/torch_overhead.py --parts steps startup --rounds 12
 
@@ -53,7 +53,7 @@ from pathlib import Path
 
 from benchlib import RESULTS, ROOT
 from benchlib.harness import child_env, measured_command, timed_process
-from benchlib.machine import finished, load_line, machine
+from benchlib.machine import commit, finished, load_line, machine
 from benchlib.stats import difference_summary, paired_differences, paired_ratios, paired_summary, rotated
 
 PYTHON = sys.executable
@@ -605,7 +605,7 @@ def main() -> None:
     scripts = write_scripts(work)
     info = machine()
     started = time.perf_counter()
-    print(f"{load_line()}; work folder {work}", flush=True)
+    print(f"{load_line()}; provinstr at {info['commit']}; work folder {work}", flush=True)
     records: list[dict] = []
     parts: dict = {}
     recorded: dict = {}
@@ -629,7 +629,10 @@ def main() -> None:
             recorded["lightning, mlflow"] = mlflow_recorded(work / "lightning-mlflow" / "mlruns")
     finally:
         finished(info, started)
+        info["commit_end"] = commit()
         summary = report(records, parts, recorded)
+        if info["commit_end"] != info["commit"]:
+            print(f"\nWARNING: provinstr changed during the run ({info['commit']} -> {info['commit_end']})")
         out = Path(options.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"machine": info, "command": measured_command(), "settings": settings.as_dict(),

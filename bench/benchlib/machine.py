@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -46,7 +47,21 @@ def machine() -> dict:
         info["provinstr"] = provinstr.__version__
     except Exception:  # noqa: BLE001
         info["provinstr"] = None
+    info["commit"] = commit()
     return info
+
+
+def commit() -> str | None:
+    """The checkout measured: its commit, '+changes' when provinstr/ or rules/ differ from it (None outside git)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "provinstr", "rules"], cwd=root,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if changed else "")
 
 
 def finished(info: dict, started: float) -> dict:
