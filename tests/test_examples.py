@@ -79,7 +79,6 @@ def test_digits_example_runs_with_plain_python_and_saves_its_model(tmp_path):
 
 
 def test_the_pytorch_example_under_provinstr_run_answers_the_seeds_query_b(tmp_path, cli):
-    pytest.importorskip("torch")
     result = cli("run", str(TORCH / "train.py"), "--epochs", "4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = [float(line.split("train_loss ")[1].split()[0]) for line in result.stdout.splitlines()
@@ -96,7 +95,6 @@ def test_the_pytorch_example_under_provinstr_run_answers_the_seeds_query_b(tmp_p
 
 
 def test_the_lightning_example_under_provinstr_run_records_its_logged_epochs(tmp_path, cli):
-    pytest.importorskip("lightning")
     result = cli("run", str(TORCH / "lightning_train.py"), "--epochs", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     store = provinstr.open_store(tmp_path / ".provinstr")

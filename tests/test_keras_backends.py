@@ -83,7 +83,7 @@ def ran(request, tmp_path_factory) -> Ran:
     """The script run on one backend by `python` and by `provinstr run` (strict: a capture error fails it)."""
     backend = request.param
     if backend == "torch":
-        pytest.importorskip("torch")  # installed by `make test` (torch==2.13.0, the CPU build)
+        import torch  # noqa: F401 - installed by `make test` (torch==2.13.0, the CPU build)
     folder = tmp_path_factory.mktemp(f"keras-{backend}")
     # module-scoped, so set up before conftest's strict_capture: strict mode is asked for here
     env = {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "PROVINSTR_STRICT": "1"}

@@ -21,8 +21,8 @@ import provinstr
 from provinstr.capture import calls
 from provinstr.rules import load_rule_file
 
-pytest.importorskip("lightning")
-pytest.importorskip("pytorch_lightning")
+import lightning  # noqa: E402,F401 - installed by `make test` (the lightning extra)
+import pytorch_lightning  # noqa: E402,F401
 
 DATA = Path(__file__).resolve().parent / "data" / "lightning"
 RULES = Path(__file__).resolve().parent.parent / "rules" / "lightning.toml"

@@ -18,7 +18,7 @@ import pytest
 import provinstr
 from fingerprints import documented_sha256
 
-pytest.importorskip("torch")  # installed by `make test` (torch==2.13.0, the CPU build)
+import torch  # noqa: E402,F401 - installed by `make test` (torch==2.13.0, the CPU build)
 
 DATA = Path(__file__).resolve().parent / "data" / "torch"
 
