@@ -21,14 +21,19 @@ from typing import Any
 from provinstr.adapters.lightning import describe
 from provinstr.adapters.lightning.checkpoints import Checkpoints, used_file
 from provinstr.adapters.torch import describe as torch_describe
-from provinstr.adapters.torch.training import TorchSteering, metric_value, suspended
+from provinstr.adapters.torch.training import (
+    TorchSteering,
+    group_rates,
+    metric_value,
+    record_rate_changes,
+    schedulers_moved,
+    suspended,
+)
 from provinstr.capture import steerable
 from provinstr.capture.activity import Activity, now
-from provinstr.capture.adaptation import record_adaptation
 from provinstr.capture.safety import guard
 from provinstr.vocab import PI, RDFS
 
-USER_CODE = "user code"  # the trigger of a learning-rate change no epoch-interval scheduler made
 
 # trainer -> the FitCapture of the fit it runs now (for a save_checkpoint the script makes meanwhile)
 RUNNING: "weakref.WeakKeyDictionary[Any, FitCapture]" = weakref.WeakKeyDictionary()
@@ -130,7 +135,7 @@ class FitCapture(TrainerCall):
         for index, optimizer in enumerate(self.optimizers):
             activity.used(torch_describe.record_component(run, optimizer, "Optimizer"))
             torch_describe.optimizer_hyperparameters(activity, optimizer, self.prefix(index))
-            self.rates[id(optimizer)] = _rates(optimizer)
+            self.rates[id(optimizer)] = group_rates(optimizer)
         counts: dict[int, int] = {}
         for config in trainer.lr_scheduler_configs:
             scheduler = config.scheduler
@@ -220,22 +225,9 @@ class FitCapture(TrainerCall):
     def check_rates(self, epoch: int) -> None:
         """Each learning rate that changed since the last epoch began is a pi:Adaptation at this epoch."""
         for index, optimizer in enumerate(self.optimizers):
-            stepped = None
-            for scheduler in self.session.schedulers.get(optimizer, []):
-                at = getattr(scheduler, "last_epoch", 0)
-                moved = at - self.scheduled.get(id(scheduler), at)
-                self.scheduled[id(scheduler)] = at
-                if moved >= 1 and stepped is None:
-                    stepped = scheduler
-            before, after = self.rates.get(id(optimizer)) or [], _rates(optimizer)
-            self.rates[id(optimizer)] = after
-            if id(optimizer) in self.per_step:
-                continue
-            trigger = type(stepped).__name__ if stepped is not None else USER_CODE
-            for group, (old, new) in enumerate(zip(before, after)):
-                if old != new:
-                    name = f"{self.prefix(index)}lr" + (f".{group}" if group else "")
-                    record_adaptation(self.activity, name, _number(old), _number(new), epoch, trigger)
+            stepped, _, _ = schedulers_moved(self.session.schedulers.get(optimizer, []), self.scheduled)
+            record_rate_changes(self.activity, optimizer, self.rates, epoch, stepped, self.prefix(index),
+                                record=id(optimizer) not in self.per_step)
 
     # -- the fit's end ---------------------------------------------------------------------------------
     def train_ended(self, trainer: Any) -> None:
@@ -283,10 +275,6 @@ class FitCapture(TrainerCall):
                 self.checkpoints.finish(trainer)
         finally:
             self.end()
-
-
-def _rates(optimizer: Any) -> list:
-    return [group.get("lr") for group in optimizer.param_groups]
 
 
 def _number(value: Any) -> Any:

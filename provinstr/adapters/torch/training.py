@@ -354,7 +354,7 @@ class TorchTraining:
         prefix = "" if len(self.optimizers) == 1 else f"optimizer.{len(self.optimizers) - 1}."
         activity.used(describe.record_component(self.run, optimizer, "Optimizer"))
         describe.optimizer_hyperparameters(activity, optimizer, prefix)
-        self.rates[id(optimizer)] = [group.get("lr") for group in optimizer.param_groups]
+        self.rates[id(optimizer)] = group_rates(optimizer)
         for scheduler in self.session.schedulers.get(optimizer, []):
             self.scheduled[id(scheduler)] = getattr(scheduler, "last_epoch", 0)
             activity.used(describe.record_component(self.run, scheduler))
@@ -453,27 +453,12 @@ class TorchTraining:
         """At an epoch's begin: each learning rate that changed since the last epoch began is a pi:Adaptation."""
         for optimizer in self.optimizers:
             with guard("recording a PyTorch learning-rate change"):
-                schedulers = self.session.schedulers.get(optimizer, [])
-                stepped = None
-                for scheduler in schedulers:
-                    now_at = getattr(scheduler, "last_epoch", 0)
-                    moved = now_at - self.scheduled.get(id(scheduler), now_at)
-                    self.scheduled[id(scheduler)] = now_at
-                    if moved > 1 and id(optimizer) not in self.per_step:
-                        self.per_step.add(id(optimizer))  # OneCycleLR, warm-up: steps per batch
-                        self.activity.hyperparameter("lr_schedule", f"{type(scheduler).__name__} (per step)")
-                    if moved >= 1:
-                        stepped = stepped or scheduler
-                before = self.rates.get(id(optimizer)) or []
-                after = [group.get("lr") for group in optimizer.param_groups]
-                self.rates[id(optimizer)] = after
-                if id(optimizer) in self.per_step:
-                    continue
-                trigger = type(stepped).__name__ if stepped is not None else USER_CODE
-                for group, (old, new) in enumerate(zip(before, after)):
-                    if old != new:
-                        name = f"lr.{group}" if group else "lr"
-                        record_adaptation(self.activity, name, _number(old), _number(new), index, trigger)
+                stepped, fastest, moved = schedulers_moved(self.session.schedulers.get(optimizer, []), self.scheduled)
+                if moved > 1 and id(optimizer) not in self.per_step:
+                    self.per_step.add(id(optimizer))  # OneCycleLR, warm-up: steps per batch
+                    self.activity.hyperparameter("lr_schedule", f"{type(fastest).__name__} (per step)")
+                record_rate_changes(self.activity, optimizer, self.rates, index, stepped,
+                                    record=id(optimizer) not in self.per_step)
 
     def close(self) -> None:
         """End the Training: a loopless one records its one loss and step count first."""
@@ -557,7 +542,7 @@ class TorchSteering:
                     if isinstance(old, (int, float)) and not isinstance(old, bool) else value
                 if key == "lr" and old:
                     _scale_schedules(self.training.session, optimizer, index, group[key] / old)
-            self.training.rates[id(optimizer)] = [group.get("lr") for group in optimizer.param_groups]
+            self.training.rates[id(optimizer)] = group_rates(optimizer)
 
     def record(self, name: str, old: Any, new: Any, epoch: int, trigger: str, agent: str | None) -> Any:
         return record_adaptation(self.training.activity, self.key(name), old, new, epoch, trigger, agent)
@@ -576,6 +561,44 @@ def _scale_schedules(session: Session, optimizer: Any, group_index: int, ratio: 
         last = getattr(scheduler, "_last_lr", None)
         if isinstance(last, list) and group_index < len(last):
             last[group_index] = group["lr"]
+
+
+# -- learning rates (plain loops and Lightning's fits alike) -------------------------------------
+def group_rates(optimizer: Any) -> list:
+    """Each param group's learning rate, in group order."""
+    return [group.get("lr") for group in optimizer.param_groups]
+
+
+def schedulers_moved(schedulers: Any, scheduled: dict[int, int]) -> tuple[Any, Any, int]:
+    """Since the last look (`scheduled`: id(scheduler) -> its last_epoch, updated here): the first scheduler
+    that stepped, the one that stepped most, and how many steps that one took."""
+    stepped = fastest = None
+    most = 0
+    for scheduler in schedulers:
+        at = getattr(scheduler, "last_epoch", 0)
+        moved = at - scheduled.get(id(scheduler), at)
+        scheduled[id(scheduler)] = at
+        if moved >= 1 and stepped is None:
+            stepped = scheduler
+        if moved > most:
+            fastest, most = scheduler, moved
+    return stepped, fastest, most
+
+
+def record_rate_changes(activity: Activity, optimizer: Any, rates: dict[int, list], epoch: int, stepped: Any,
+                        prefix: str = "", record: bool = True) -> None:
+    """Each group's rate that differs from `rates` (id(optimizer) -> the rates last seen, updated here) is a
+    pi:Adaptation at `epoch`, triggered by the scheduler that stepped (else user code); `record=False` only
+    notes the rates (a per-step schedule makes no adaptations)."""
+    before, after = rates.get(id(optimizer)) or [], group_rates(optimizer)
+    rates[id(optimizer)] = after
+    if not record:
+        return
+    trigger = type(stepped).__name__ if stepped is not None else USER_CODE
+    for group, (old, new) in enumerate(zip(before, after)):
+        if old != new:
+            name = f"{prefix}lr" + (f".{group}" if group else "")
+            record_adaptation(activity, name, _number(old), _number(new), epoch, trigger)
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -699,5 +722,5 @@ def suspended() -> Iterator[None]:
         SESSION.suspended -= 1
 
 
-__all__ = ["SESSION", "EvaluationPass", "LoaderNames", "Session", "TorchSteering", "TorchTraining", "mean_loss",
-           "metric_value", "suspended"]
+__all__ = ["SESSION", "USER_CODE", "EvaluationPass", "LoaderNames", "Session", "TorchSteering", "TorchTraining",
+           "group_rates", "mean_loss", "metric_value", "record_rate_changes", "schedulers_moved", "suspended"]
