@@ -25,6 +25,7 @@ from typing import Any, Iterator
 
 import pyoxigraph as ox
 
+from provinstr.store import logs
 from provinstr.store.results import to_python
 from provinstr.vocab import PI, PROV, RDF, RDFS, RUN_BASE
 
@@ -73,12 +74,12 @@ class RunCatalog:
 
     def entries(self) -> list[CatalogEntry]:
         """Every run with a started pi:Run in its log, oldest first, brought up to date with the logs."""
-        logs = _logs(self.runs_dir)
+        files = _logs(self.runs_dir)
         try:
-            rows = self._refresh(logs)
+            rows = self._refresh(files)
         except sqlite3.DatabaseError:  # truncated or not a database: the logs are the truth
             self._remove()
-            rows = self._refresh(logs)
+            rows = self._refresh(files)
         found = [_entry(run_id, json.loads(text)) for run_id, text in rows if text]
         found = [entry for entry in found if entry is not None]
         found.sort(key=lambda e: (e.started, e.id))
@@ -282,39 +283,28 @@ def _entry(run_id: str, data: dict | None) -> CatalogEntry | None:
 def _logs(runs_dir: Path) -> dict[str, tuple[Path, os.stat_result]]:
     """{run id: (log, its stat)}: `<id>.nq`, or `<id>.nq.gz` once compressed (the plain one wins)."""
     found: dict[str, tuple[Path, os.stat_result]] = {}
-    try:
-        names = sorted(os.listdir(runs_dir), key=lambda n: n.endswith(".nq"))  # plain logs last: they win
-    except FileNotFoundError:
-        return found
-    for name in names:
-        if name.startswith(".") or not (name.endswith(".nq") or name.endswith(".nq.gz")):
-            continue
-        path = runs_dir / name
+    for run_id, path in logs.log_files(runs_dir).items():
         try:
-            found[name.split(".", 1)[0]] = (path, path.stat())
+            found[run_id] = (path, path.stat())
         except FileNotFoundError:
             continue  # compressed or removed meanwhile
     return found
 
 
 def _read(path: Path, offset: int) -> bytes:
+    """A plain log from `offset`, a compressed one whole."""
     try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        with open(path, "rb") as handle:
-            handle.seek(offset)
+        with logs.open_log(path) as handle:
+            if not logs.is_compressed(path):
+                handle.seek(offset)
             return handle.read()
     except (FileNotFoundError, EOFError, gzip.BadGzipFile):
         return b""  # moved meanwhile, or still being compressed: seen again at the next listing
 
 
 def _gzip_size(path: Path) -> int | None:
-    """The uncompressed size a gzip file records in its last 4 bytes (modulo 4 GiB)."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(-4, os.SEEK_END)
-            return int.from_bytes(handle.read(4), "little")
+        return logs.uncompressed_size(path)
     except OSError:
         return None
 
