@@ -1,0 +1,5 @@
+"""The graph page (helper B fills this in)."""
+
+from __future__ import annotations
+
+ROUTES: list = []

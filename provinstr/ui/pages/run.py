@@ -1,0 +1,5 @@
+"""The run page (being written)."""
+
+from __future__ import annotations
+
+ROUTES: list = []
