@@ -13,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # PROV-O and ML-Schema, for the standards and vocabulary tests (copies of ../shared/vocab).
 VOCAB = REPO / "tests" / "data" / "vocab"
+# The `provinstr ui` tests' store, server and browser fixtures.
+pytest_plugins = ["ui_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "provinstr.cli.analysis_commands",  # show, compare, graph, plot, watch, steer
     "provinstr.cli.capture_commands",  # run, rewrite
     "provinstr.cli.remote_commands",  # push, merge
+    "provinstr.cli.ui_commands",  # ui
 )
 
 __all__ = ["app", "main"]
