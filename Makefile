@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test install graphviz clean
+.PHONY: demo test install graphviz chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,11 @@ TORCH := torch==2.13.0
 
 $(STAMP_TEST): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
 $(STAMP_BASE): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[keras,analysis]"
+	$(BIN)/python -m pip install --quiet -e ".[keras,analysis,ui]"
 	touch $@
 
 install: $(STAMP_BASE)
@@ -35,10 +35,17 @@ graphviz:
 	    { $(APT) update -q >/dev/null 2>&1 && $(APT) install -y -q graphviz >/dev/null 2>&1; }; }; } || \
 	  echo "note: could not install graphviz (dot); graphs will be written as DOT"
 
+# The `provinstr ui` tests drive Debian's Chromium with Playwright (never a browser Playwright downloads).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  { $(APT) install -y -q chromium >/dev/null 2>&1 || \
+	    { $(APT) update -q >/dev/null 2>&1 && $(APT) install -y -q chromium >/dev/null 2>&1; }; }; } || \
+	  echo "note: could not install chromium; the ui tests will fail (apt-get install chromium)"
+
 demo: $(STAMP_BASE) graphviz
 	$(BIN)/python examples/denseed/demo.py
 
-test: $(STAMP_TEST) graphviz
+test: $(STAMP_TEST) graphviz chromium
 	$(BIN)/python -m pytest -q tests
 
 clean:
