@@ -159,3 +159,24 @@ def test_there_is_one_open_store_and_provinstr_open_store_is_it():
 
     assert provinstr.open_store is store.open_store is catalog.open_store
     assert catalog.Store is store.Store and store.Store.__module__ == "provinstr.analysis.store"
+
+
+# What the web ui (provinstr/ui/) may import from provinstr: it reads stores and steers, nothing more.
+UI_MAY_IMPORT = {"provinstr.analysis", "provinstr.config", "provinstr.errors", "provinstr.vocab",
+                 "provinstr.capture.steering", "provinstr.ui"}
+
+
+def test_the_web_ui_imports_only_analysis_settings_errors_vocabulary_and_steering():
+    assert "provinstr.ui.app" in SOURCES and ("ui", "analysis") in EDGES  # the scan sees the ui
+    wrong = [
+        f"{SOURCES[module].relative_to(REPO)}:{line} imports {name}"
+        for module in SOURCES if part_of(module) == "ui"
+        for name, line in imports(module)
+        if part_of(name) and not any(name == allowed or name.startswith(allowed + ".") for allowed in UI_MAY_IMPORT)
+    ]
+    assert wrong == []
+
+
+def test_nothing_but_the_command_line_imports_the_web_ui():
+    assert [where for (source, target), places in EDGES.items() if target == "ui" and source not in ("ui", "cli")
+            for where in places] == []
