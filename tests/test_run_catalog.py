@@ -200,6 +200,34 @@ def test_a_deleted_truncated_or_older_catalog_is_rebuilt_with_the_same_listing(s
     assert listing() == expected
 
 
+def test_a_finished_run_is_summarised_once_and_a_summary_not_matching_its_log_is_ignored(sweep, tmp_path):
+    store_dir = tmp_path / ".provinstr"
+    shutil.copytree(sweep["store"], store_dir, ignore=shutil.ignore_patterns("index*", CATALOG_FILE + "*"))
+    finished = [run_id for run_id in sweep["ids"]]
+    summaries = store_dir / "summaries"
+    assert sorted(p.stem for p in summaries.iterdir()) == sorted(finished + [sweep["failed"]])
+
+    def listing():
+        (store_dir / CATALOG_FILE).unlink(missing_ok=True)  # a new catalog: it reads the summaries
+        return [(i.id, i.status, i.params, i.final, i.best) for i in provinstr.open_store(store_dir).runs()]
+
+    with_summaries = listing()
+    parsed = tmp_path / "parsed"
+    shutil.copytree(store_dir, parsed, ignore=shutil.ignore_patterns("summaries"))
+    (parsed / CATALOG_FILE).unlink(missing_ok=True)
+    assert [(i.id, i.status, i.params, i.final, i.best) for i in provinstr.open_store(parsed).runs()] == with_summaries
+
+    # A summary that lies about its log's size (the log was continued), of an older version, or unreadable:
+    # the log is parsed instead, with the same answer.
+    first, second, third = (summaries / f"{run_id}.json" for run_id in finished[:3])
+    record = json.loads(first.read_text())
+    first.write_text(json.dumps({**record, "size": record["size"] + 1, "entry": {**record["entry"], "name": "lie"}}))
+    record = json.loads(second.read_text())
+    second.write_text(json.dumps({**record, "version": 0, "entry": {**record["entry"], "name": "old"}}))
+    third.write_text("{ not json")
+    assert listing() == with_summaries
+
+
 def test_a_log_read_in_pieces_gives_the_same_entry_as_read_whole(store_dir, tmp_path):
     run_id = write_run(store_dir, epochs=4)
     whole = provinstr.open_store(store_dir).runs()[0]

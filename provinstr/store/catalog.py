@@ -4,9 +4,11 @@ Each entry holds a run's id, name, group, status, start and end, its hyperparame
 activities used, Adaptations left out, a later activity's value winning) and, for each metric
 recorded per epoch by a training, the final value (the last epoch's) and the lowest and highest.
 Entries are brought up to date from the new tails of the logs that changed (size or mtime) since
-the catalog last saw them, so a listing reads a few rows and stats each log, never every quad. The
-logs stay the truth: a catalog that is missing, unreadable, truncated or of another version is
-rebuilt from them with the same answers.
+the catalog last saw them, so a listing reads a few rows and stats each log, never every quad. A
+finished log is summarised once, when it is compressed (`seal`), into `summaries/<id>.json`: a
+new catalog takes a finished run's entry from there instead of parsing its whole log. The logs stay
+the truth: a summary that does not match its log is ignored, and a catalog that is missing,
+unreadable, truncated or of another version is rebuilt from them with the same answers.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from provinstr.vocab import PI, PROV, RDF, RDFS, RUN_BASE
 # Bump when what an entry holds or how it is derived changes: older catalogs are rebuilt.
 CATALOG_VERSION = 1
 CATALOG_FILE = "catalog.sqlite"
+SUMMARIES = "summaries"  # next to runs/: derived, like the catalog and the index
 
 _TYPE, _LABEL = str(RDF.type), str(RDFS.label)
 _VALUE, _USED = str(PROV.value), str(PROV.used)
@@ -113,6 +116,15 @@ class RunCatalog:
             db.execute("UPDATE runs SET log = ?, size = ?, mtime_ns = ? WHERE id = ?",
                        (path.name, stat.st_size, stat.st_mtime_ns, run_id))
             return
+        if logs.is_compressed(path):
+            entry = _sealed_entry(path)
+            if entry is not None:  # summarised when it was compressed: no need to parse the log
+                db.execute(
+                    "INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, entry)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, path.name, stat.st_size, stat.st_mtime_ns, entry["size"], "{}", json.dumps(entry["entry"])),
+                )
+                return
         state, offset = None, 0
         if row is not None and row[0] == path.name and row[1] <= stat.st_size and not path.name.endswith(".gz"):
             offset, state = row[1], json.loads(row[2])
@@ -259,6 +271,38 @@ class RunSummary:
             current["min"] = low if current["min"] is None else (current["min"] if low is None else min(current["min"], low))
             current["max"] = high if current["max"] is None else (current["max"] if high is None else max(current["max"], high))
         return {**self.facts, "hyperparameters": hyper, "metrics": metrics}
+
+
+def summary_path(log: Path) -> Path:
+    """Where the summary of a compressed log is kept: <store>/summaries/<id>.json."""
+    return log.parent.parent / SUMMARIES / f"{logs.run_id_of(log)}.json"
+
+
+def seal(packed: Path, data: bytes) -> None:
+    """Summarise a log just compressed to `packed` from its bytes `data` (what a catalog would derive)."""
+    run_id = logs.run_id_of(packed)
+    if run_id is None:
+        return
+    summary = RunSummary(RUN_BASE + run_id)
+    summary.add(data[: data.rfind(b"\n") + 1])
+    record = {"version": CATALOG_VERSION, "size": len(data), "entry": summary.entry()}
+    target = summary_path(packed)
+    target.parent.mkdir(exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, default=str))
+    os.replace(tmp, target)
+
+
+def _sealed_entry(packed: Path) -> dict | None:
+    """The summary written when `packed` was compressed, if it is of this version and of these bytes."""
+    try:
+        record = json.loads(summary_path(packed).read_text())
+        if (isinstance(record, dict) and record.get("version") == CATALOG_VERSION
+                and record.get("size") == logs.uncompressed_size(packed) and "entry" in record):
+            return record
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _entry(run_id: str, data: dict | None) -> CatalogEntry | None:

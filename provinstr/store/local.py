@@ -23,7 +23,7 @@ from typing import Callable, Iterator, TypeVar
 import pyoxigraph as ox
 
 from provinstr.errors import QuerySyntaxError, StoreError, StoreFormatError  # noqa: F401 (re-exported)
-from provinstr.store import logs
+from provinstr.store import catalog, logs
 from provinstr.store.progress import IngestBar, Progress
 from provinstr.store.results import QueryResult, collect
 from provinstr.vocab import PI, PREFIXES
@@ -38,6 +38,8 @@ _STATUS = f" <{PI.status}> ".encode()
 _STATUS_NODE = ox.NamedNode(str(PI.status))
 # Log tails are read this many bytes at a time (bounded memory for huge logs).
 INGEST_CHUNK_BYTES = 32 * 1024 * 1024
+# Logs up to this size are summarised for the catalog when compressed (~10 ms per MB at the writer's exit).
+SEAL_LIMIT_BYTES = 32 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -276,7 +278,7 @@ class LocalStore:
         """Compress every plain log whose run has finished and that nobody writes; how many were."""
         done = 0
         for log in logs.log_files(self.runs_dir).values():
-            if not logs.is_compressed(log) and logs.compress_if_finished(log, _STATUS):
+            if not logs.is_compressed(log) and logs.compress_if_finished(log, _STATUS, _seal):
                 done += 1
         return done
 
@@ -340,7 +342,7 @@ class RunLog:
         """Let go of the log; a finished run's log is compressed first (runs/<id>.nq.gz)."""
         try:
             if self._status in logs.FINAL_STATUSES and not self._torn and not self._handle.closed:
-                logs.compress_log(self.path)
+                logs.compress_log(self.path, sealed=_seal)
         except OSError:
             pass  # the plain log stays: it reads the same, and `provinstr reindex` compresses it later
         finally:
@@ -349,6 +351,16 @@ class RunLog:
     def release_after_fork(self) -> None:
         """In a forked child: let go of the parent's log (and so of its lock)."""
         self._handle.close()
+
+
+def _seal(packed: Path, data: bytes) -> None:
+    """Summarise a just-compressed log for the catalog; without it the catalog parses the log instead."""
+    if len(data) > SEAL_LIMIT_BYTES:
+        return  # the writer's exit would wait for it; a catalog reads such a log as it grew
+    try:
+        catalog.seal(packed, data)
+    except Exception:  # noqa: BLE001 - a summary is an optimisation: closing the log must not fail
+        pass
 
 
 def _open_locked(path: Path):

@@ -13,7 +13,7 @@ import gzip
 import os
 import struct
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 PLAIN = ".nq"
 COMPRESSED = ".nq.gz"
@@ -99,10 +99,12 @@ def last_status(data: bytes, status_predicate: bytes) -> bytes | None:
     return rest.rsplit(b" ", 2)[0].strip() if rest.count(b" ") >= 2 else rest.strip()
 
 
-def compress_log(plain: Path, data: bytes | None = None) -> Path:
+def compress_log(plain: Path, data: bytes | None = None,
+                 sealed: Callable[[Path, bytes], None] | None = None) -> Path:
     """Write `<id>.nq.gz` holding the plain log's bytes, then remove the plain log; the new path.
 
-    The caller holds the log's lock (its writer at close, or a reader that took it).
+    The caller holds the log's lock (its writer at close, or a reader that took it); `sealed(packed,
+    data)` is called once the compressed log is in place, before the plain one goes.
     """
     if data is None:
         data = plain.read_bytes()
@@ -117,6 +119,8 @@ def compress_log(plain: Path, data: bytes | None = None) -> Path:
         raw.flush()
         os.fsync(raw.fileno())
     os.replace(tmp, packed)
+    if sealed is not None:
+        sealed(packed, data)
     plain.unlink()
     return packed
 
@@ -131,7 +135,8 @@ def expand_log(packed: Path) -> Path:
     return plain
 
 
-def compress_if_finished(plain: Path, status_predicate: bytes) -> bool:
+def compress_if_finished(plain: Path, status_predicate: bytes,
+                         sealed: Callable[[Path, bytes], None] | None = None) -> bool:
     """Compress a plain log nobody writes (its lock is free) whose last status is final; True if done."""
     try:
         handle = open(plain, "rb")
@@ -147,5 +152,5 @@ def compress_if_finished(plain: Path, status_predicate: bytes) -> bool:
         data = handle.read()
         if last_status(data, status_predicate) not in FINAL_STATUSES:
             return False
-        compress_log(plain, data)
+        compress_log(plain, data, sealed)
         return True
