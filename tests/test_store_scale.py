@@ -51,6 +51,24 @@ def test_catching_up_in_steps_answers_as_a_rebuild_from_the_logs(store_dir):
     assert len(stepwise["statuses"]) == 25
 
 
+def test_a_backlog_split_among_parallel_bulk_loads_answers_as_one_load_even_with_a_torn_line(store_dir, monkeypatch):
+    import provinstr.store.local as local
+
+    record(store_dir, 9)
+    # A write cut short by a full disk in one log: half a line, then the next record.
+    log = next((store_dir / "runs").glob("*.nq.gz"))
+    text = gzip.decompress(log.read_bytes()).decode()
+    lines = text.splitlines(keepends=True)
+    log.write_bytes(gzip.compress(("".join(lines[:5]) + lines[5][:25] + "\n" + "".join(lines[5:])).encode()))
+    monkeypatch.setattr(local, "PARALLEL_LOADS", 1)
+    one = answers(store_dir)
+    monkeypatch.setattr(local, "PARALLEL_LOADS", 3)
+    monkeypatch.setattr(local, "PARALLEL_MIN_BYTES", 1)  # split even this small backlog three ways
+    LocalStore(store_dir).reindex()
+    assert answers(store_dir) == one
+    assert one["metrics"] == [(27,)] and len(one["statuses"]) == 9
+
+
 def test_finished_logs_are_compressed_readable_by_zcat_and_read_everywhere(store_dir):
     record(store_dir, 2)
     packed = sorted((store_dir / "runs").glob("*.nq.gz"))

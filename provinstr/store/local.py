@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import gc
 import io
 import json
 import os
 import shutil
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -40,6 +42,9 @@ _STATUS_NODE = ox.NamedNode(str(PI.status))
 INGEST_CHUNK_BYTES = 32 * 1024 * 1024
 # Logs up to this size are summarised for the catalog when compressed (~10 ms per MB at the writer's exit).
 SEAL_LIMIT_BYTES = 32 * 1024 * 1024
+# A backlog is split among up to this many parallel bulk loads, each of at least PARALLEL_MIN_BYTES.
+PARALLEL_LOADS = min(os.cpu_count() or 1, 4)
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -205,7 +210,11 @@ class LocalStore:
                 time.sleep(0.05)
 
     def _ingest(self, store: ox.Store, show_progress: bool | None = None) -> None:
-        """Load every log's new complete lines into the index in one bulk load (work ∝ what is new)."""
+        """Load every log's new complete lines into the index by bulk loads (work ∝ what is new).
+
+        A large backlog is split by size among parallel bulk loads (Oxigraph's loader works on one
+        core and lets go of the GIL), each taking whole logs.
+        """
         offsets = self._state["runs"]
         tails = []
         for run_id, log in logs.log_files(self.runs_dir).items():
@@ -219,17 +228,19 @@ class LocalStore:
         if not tails:
             return
         total = sum(tail.size for tail in tails)
+        workers = min(PARALLEL_LOADS, len(tails), max(1, total // PARALLEL_MIN_BYTES))
         with IngestBar(total, len(tails), show=show_progress if show_progress is not None else self.show_progress) as bar:
-            reader = _TailReader(tails, bar, total)
-            try:
-                store.bulk_load(io.BufferedReader(reader, 1 << 20), format=ox.RdfFormat.N_QUADS)
-            except SyntaxError:
+            counts = _Counts(bar, total, len(tails))
+            readers = [_TailReader(group, counts) for group in _split(tails, workers)]
+            torn = _run_all([functools.partial(_bulk_load, store, reader) for reader in readers])
+            for reader in torn:
                 # A line torn by a failed write (full disk): load run by run, skipping only such lines.
                 # The bulk load is not atomic, but loading a line twice adds nothing.
-                reader = _TailReader(tails, None, 0)
-                for chunk in reader.chunks():
+                again = _TailReader(reader.tails, None)
+                for chunk in again.chunks():
                     _load(store, chunk)
-            _keep_last_status(store, b"".join(reader.status_lines))
+                reader.status_lines = again.status_lines
+            _keep_last_status(store, b"".join(line for reader in readers for line in reader.status_lines))
         store.flush()
         for tail in tails:
             offsets[tail.run_id] = tail.end
@@ -405,6 +416,23 @@ class _Tail:
         self.end = start  # moves on as whole lines are read
 
 
+class _Counts:
+    """Bytes, quads and runs indexed so far by every bulk load of one catch-up, for the progress bar."""
+
+    def __init__(self, progress: Progress | None, total_bytes: int, total_runs: int) -> None:
+        self.progress, self.total_bytes, self.total_runs = progress, total_bytes, total_runs
+        self.bytes = self.quads = self.runs = 0
+        self._lock = threading.Lock()
+
+    def add(self, size: int, quads: int, runs: int) -> None:
+        with self._lock:
+            self.bytes += size
+            self.quads += quads
+            self.runs += runs
+            if self.progress is not None:
+                self.progress(self.bytes, self.total_bytes, self.runs, self.total_runs, self.quads)
+
+
 class _TailReader(io.RawIOBase):
     """The complete new lines of many logs as one stream, for one bulk load of them all.
 
@@ -412,14 +440,11 @@ class _TailReader(io.RawIOBase):
     a torn last line is left for a later reader, once it has its end.
     """
 
-    def __init__(self, tails: list[_Tail], progress: Progress | None, total: int) -> None:
-        self.tails, self.progress, self.total = tails, progress, total
+    def __init__(self, tails: list[_Tail], counts: _Counts | None) -> None:
+        self.tails, self.counts = tails, counts
         self.status_lines: list[bytes] = []
         self._pending = self.chunks()
         self._buffer = b""
-        self._done_bytes = 0
-        self._done_runs = 0
-        self._quads = 0
 
     def readable(self) -> bool:
         return True
@@ -457,17 +482,55 @@ class _TailReader(io.RawIOBase):
                     handle.seek(position)
                     if _STATUS in chunk:
                         self.status_lines.extend(line + b"\n" for line in chunk.splitlines() if _STATUS in line)
-                    self._report(len(chunk), chunk.count(b"\n"), 0)
+                    if self.counts is not None:
+                        self.counts.add(len(chunk), chunk.count(b"\n"), 0)
                     yield chunk
             tail.end = position
-            self._report(0, 0, 1)
+            if self.counts is not None:
+                self.counts.add(0, 0, 1)
 
-    def _report(self, size: int, quads: int, runs: int) -> None:
-        self._done_bytes += size
-        self._quads += quads
-        self._done_runs += runs
-        if self.progress is not None:
-            self.progress(self._done_bytes, self.total, self._done_runs, len(self.tails), self._quads)
+
+def _split(tails: list[_Tail], parts: int) -> list[list[_Tail]]:
+    """Tails in `parts` groups of about equal size (largest first into the lightest group)."""
+    groups: list[list[_Tail]] = [[] for _ in range(max(parts, 1))]
+    sizes = [0] * len(groups)
+    for tail in sorted(tails, key=lambda t: -t.size):
+        lightest = sizes.index(min(sizes))
+        groups[lightest].append(tail)
+        sizes[lightest] += tail.size
+    return [group for group in groups if group]
+
+
+def _bulk_load(store: ox.Store, reader: _TailReader) -> _TailReader | None:
+    """Bulk-load what `reader` streams; the reader back if a torn line stopped it (None when loaded)."""
+    try:
+        store.bulk_load(io.BufferedReader(reader, 1 << 20), format=ox.RdfFormat.N_QUADS)
+    except SyntaxError:
+        return reader
+    return None
+
+
+def _run_all(jobs: list[Callable[[], T]]) -> list[T]:
+    """Each job's result that is not None, the jobs run in parallel threads; the first error is raised."""
+    if len(jobs) == 1:
+        results = [jobs[0]()]
+    else:
+        results, errors = [None] * len(jobs), []
+
+        def work(index: int) -> None:
+            try:
+                results[index] = jobs[index]()
+            except BaseException as error:  # noqa: BLE001 - raised again on the calling thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(index,), name="provinstr-index") for index in range(len(jobs))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+    return [result for result in results if result is not None]
 
 
 def _load(store: ox.Store, chunk: bytes) -> None:
