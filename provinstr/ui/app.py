@@ -22,7 +22,7 @@ from provinstr.ui.security import Guard
 __all__ = ["PAGE_MODULES", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
-PAGE_MODULES = ("runs", "run", "compare", "graph", "sparql")
+PAGE_MODULES = ("runs", "run", "steer", "compare", "graph", "sparql")
 _HTTP_TITLES = {400: "Bad request", 401: "Token needed", 403: "Refused", 404: "Not found",
                 405: "Method not allowed", 503: "Store unavailable"}
 

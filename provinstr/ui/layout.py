@@ -44,7 +44,10 @@ def page(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A whole HTML page: `body` (already-escaped HTML) inside the shared shell; `scripts` are file
-    names under /static/ loaded after ui.js (and plotly.min.js when `plotly`)."""
+    names under /static/ loaded after ui.js (and plotly.min.js when `plotly`).
+
+    The Content-Security-Policy allows no inline script: pass data to a page script in a
+    `<script type="application/json">` block (jsonable.embed) or in data- attributes."""
     tags = ['<script src="' + _asset(request, "ui.js") + '"></script>']
     if plotly:
         tags.insert(0, '<script src="' + _asset(request, "plotly.min.js") + '"></script>')
@@ -54,6 +57,7 @@ def page(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)} · provinstr</title>"
         f'<link rel="stylesheet" href="{_asset(request, "ui.css")}">'
+        f'<link rel="icon" type="image/svg+xml" href="{_asset(request, "favicon.svg")}">'
         f"</head><body>{_nav(request, active)}<main>{body}</main>{''.join(tags)}</body></html>"
     )
     return HTMLResponse(text, status_code=status_code, headers=_SECURITY_HEADERS)

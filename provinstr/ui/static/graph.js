@@ -1,0 +1,258 @@
+// The provenance page: Graphviz's SVG of the run's PROV graph, panned and zoomed through its viewBox;
+// a click on a node shows its properties, a click on a group (double border) asks the server to expand it.
+"use strict";
+(function () {
+  const { el, getJSON, notice } = window.provinstr;
+  const request = JSON.parse(document.getElementById("graph-request").textContent);
+  const $ = (id) => document.getElementById(id);
+  const view = $("graph-view"), canvas = $("graph-canvas"), panel = $("node-panel");
+  const state = { data: null, expanded: new Set(request.expand || []), selected: null, svg: null, base: null,
+                  box: null, edges: [] };
+
+  // -- loading and drawing --------------------------------------------------------------------
+  async function load(focus) {
+    document.body.dataset.ready = "";
+    const query = state.expanded.size ? "?expand=" + Array.from(state.expanded).join(",") : "";
+    let data;
+    try {
+      data = await getJSON("/api/graph/" + encodeURIComponent(request.run) + query);
+    } catch (error) {
+      notice("graph-notice", error.message, "error");
+      return;
+    }
+    state.data = data;
+    state.expanded = new Set(data.expanded);  // ids the server did not know (a stale link) drop out here
+    history.replaceState(null, "", location.pathname + (state.expanded.size ? "?expand=" + Array.from(state.expanded).join(",") : ""));
+    $("collapse-all").disabled = !state.expanded.size;
+    if (data.svg) {
+      notice("graph-notice", "");
+      draw(data.svg);
+    } else {
+      notice("graph-notice", data.problem, "error");
+      canvas.replaceChildren();
+      view.hidden = true;
+    }
+    listNodes();
+    if (focus && data.nodes[focus]) select(focus, true);
+    else if (state.selected && data.nodes[state.selected]) select(state.selected, false);
+    else showHelp();
+    document.body.dataset.ready = "graph";
+  }
+
+  // Graphviz's SVG, cleaned of anything that could run (it never has any), with readable tooltips.
+  function draw(text) {
+    const parsed = new DOMParser().parseFromString(text, "image/svg+xml");
+    const svg = parsed.documentElement;
+    if (svg.nodeName !== "svg") { notice("graph-notice", "the graph's SVG could not be read", "error"); return; }
+    svg.querySelectorAll("script, foreignObject, a").forEach((node) => node.replaceWith(...node.childNodes));
+    svg.querySelectorAll("*").forEach((node) => {
+      for (const attribute of Array.from(node.attributes)) {
+        if (/^on/i.test(attribute.name) || /href$/i.test(attribute.name)) node.removeAttribute(attribute.name);
+      }
+    });
+    const byId = state.data.nodes;
+    state.edges = [];
+    svg.querySelectorAll("g.edge").forEach((edge) => {
+      const title = edge.querySelector("title");
+      const [from, to] = (title ? title.textContent : "").split("->");
+      state.edges.push({ element: edge, from, to });
+      if (title && byId[from] && byId[to]) {
+        const label = edge.querySelector("text");
+        title.textContent = firstLines(byId[from]) + " —" + (label ? label.textContent : "") + "→ " + firstLines(byId[to]);
+      }
+    });
+    svg.querySelectorAll("g.node").forEach((node) => {
+      const title = node.querySelector("title");
+      const info = byId[node.id];
+      if (title && info) title.textContent = info.kind === "group" ? firstLines(info) + " — click to expand" : firstLines(info);
+    });
+    const [x, y, w, h] = (svg.getAttribute("viewBox") || "0 0 100 100").split(/[\s,]+/).map(Number);
+    state.base = { x, y, w, h };
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    const adopted = document.importNode(svg, true);
+    canvas.replaceChildren(adopted);
+    view.hidden = false;
+    state.svg = adopted;
+    fit();
+  }
+
+  const firstLines = (info) => info.label.split("\n").slice(0, 2).join(" · ");
+
+  // -- pan and zoom (the picture is Graphviz's; only its viewBox moves) -----------------------
+  function setBox(box) {
+    state.box = box;
+    state.svg.setAttribute("viewBox", [box.x, box.y, box.w, box.h].join(" "));
+  }
+
+  function fit() {
+    if (!state.base) return;
+    const margin = 0.03;
+    const b = state.base;
+    setBox({ x: b.x - b.w * margin, y: b.y - b.h * margin, w: b.w * (1 + 2 * margin), h: b.h * (1 + 2 * margin) });
+  }
+
+  // The picture's coordinates of a point on the screen.
+  function toPicture(clientX, clientY) {
+    const point = state.svg.createSVGPoint();
+    point.x = clientX; point.y = clientY;
+    return point.matrixTransform(state.svg.getScreenCTM().inverse());
+  }
+
+  function zoom(factor, clientX, clientY) {
+    if (!state.svg) return;
+    const rect = view.getBoundingClientRect();
+    const at = toPicture(clientX ?? rect.left + rect.width / 2, clientY ?? rect.top + rect.height / 2);
+    const box = state.box;
+    const w = Math.min(Math.max(box.w * factor, state.base.w / 200), state.base.w * 8);
+    const scale = w / box.w;
+    setBox({ x: at.x - (at.x - box.x) * scale, y: at.y - (at.y - box.y) * scale, w, h: box.h * scale });
+  }
+
+  // Put a node in the middle of the view without changing the zoom (after an expansion moved it).
+  function centreOn(element) {
+    const rect = element.getBoundingClientRect(), box = state.box;
+    const centre = toPicture(rect.left + rect.width / 2, rect.top + rect.height / 2);
+    const wanted = Math.min(box.w, state.base.w * 1.06);
+    const scale = wanted / box.w;
+    setBox({ x: centre.x - wanted / 2, y: centre.y - (box.h * scale) / 2, w: wanted, h: box.h * scale });
+  }
+
+  view.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    zoom(Math.exp(event.deltaY * (event.deltaMode === 1 ? 0.05 : 0.0015)), event.clientX, event.clientY);
+  }, { passive: false });
+
+  let drag = null;
+  view.addEventListener("pointerdown", (event) => {
+    if (!state.svg || event.button !== 0 || event.target.closest(".graph-tools")) return;
+    drag = { x: event.clientX, y: event.clientY, box: Object.assign({}, state.box), moved: false,
+             node: event.target.closest("g.node") };
+    view.setPointerCapture(event.pointerId);
+  });
+  view.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const dx = event.clientX - drag.x, dy = event.clientY - drag.y;
+    if (!drag.moved && Math.hypot(dx, dy) < 4) return;
+    drag.moved = true;
+    view.classList.add("dragging");
+    const perPixel = 1 / state.svg.getScreenCTM().a;
+    setBox({ x: drag.box.x - dx * perPixel, y: drag.box.y - dy * perPixel, w: drag.box.w, h: drag.box.h });
+  });
+  function endDrag(event) {
+    if (!drag) return;
+    const clicked = !drag.moved && drag.node;
+    drag = null;
+    view.classList.remove("dragging");
+    if (view.hasPointerCapture(event.pointerId)) view.releasePointerCapture(event.pointerId);
+    if (clicked) activate(clicked.id);
+  }
+  view.addEventListener("pointerup", endDrag);
+  view.addEventListener("pointercancel", endDrag);
+
+  $("zoom-in").addEventListener("click", () => zoom(1 / 1.4));
+  $("zoom-out").addEventListener("click", () => zoom(1.4));
+  $("zoom-fit").addEventListener("click", fit);
+  $("collapse-all").addEventListener("click", () => { state.expanded.clear(); state.selected = null; load(); });
+
+  // -- selecting, expanding, collapsing -------------------------------------------------------
+  // A click: a group expands (and its first member is shown), any other node shows its properties.
+  function activate(id) {
+    const info = state.data && state.data.nodes[id];
+    if (!info) return;
+    if (info.kind === "group") expand(id);
+    else select(id, false);
+  }
+
+  function expand(id) {
+    state.expanded.add(id);
+    state.selected = null;
+    load(null).then(() => {
+      const first = Object.entries(state.data.nodes).find(([, n]) => n.member_of === id);
+      if (first) select(first[0], true);
+    });
+  }
+
+  function collapse(groupId) {
+    state.expanded.delete(groupId);
+    load(groupId);
+  }
+
+  function select(id, centre) {
+    state.selected = id;
+    if (state.svg) {
+      state.svg.querySelectorAll("g.node.selected").forEach((n) => n.classList.remove("selected"));
+      state.svg.querySelectorAll("g.edge.lit").forEach((n) => n.classList.remove("lit"));
+      const element = state.svg.getElementById(id);
+      if (element) {
+        element.classList.add("selected");
+        if (centre) centreOn(element);
+      }
+      for (const edge of state.edges) if (edge.from === id || edge.to === id) edge.element.classList.add("lit");
+    }
+    showNode(id);
+  }
+
+  // -- the side panel ---------------------------------------------------------------------------
+  function showHelp() {
+    panel.querySelectorAll(".node-info").forEach((n) => n.remove());
+  }
+
+  function sparqlLink(query) {
+    return el("a", { class: "button", href: "/sparql?query=" + encodeURIComponent(query) }, "Query it in SPARQL");
+  }
+
+  function linkTo(id, text) {
+    if (!id || !state.data.nodes[id]) return el("span", {}, text);
+    return el("a", { href: "#", onclick: (event) => { event.preventDefault(); select(id, true); } }, text);
+  }
+
+  function showNode(id) {
+    const info = state.data.nodes[id];
+    showHelp();
+    const box = el("div", { class: "node-info", "data-node": id });
+    if (info.kind === "group") {
+      box.append(
+        el("h2", {}, "Group of " + info.size + " " + (info.what === "metric" ? "epochs" : info.what)),
+        el("div", { class: "label" }, info.label),
+        el("p", { class: "muted" }, "of " + info.owner),
+        el("div", { class: "actions" },
+           el("button", { class: "primary", type: "button", onclick: () => expand(id) }, "Expand"), sparqlLink(info.sparql)),
+        el("ul", { class: "preview" }, info.preview.map((line) => el("li", {}, line))),
+        info.more ? el("p", { class: "muted" }, "… and " + info.more + " more") : null);
+    } else {
+      const actions = el("div", { class: "actions" }, sparqlLink(info.sparql));
+      if (info.run) actions.append(el("a", { class: "button", href: "/run/" + encodeURIComponent(info.run) }, "Run page"));
+      if (info.member_of) {
+        actions.append(el("button", { type: "button", onclick: () => collapse(info.member_of) }, "Collapse its group"));
+      }
+      const rows = info.properties.map(([name, values]) => el("tr", {}, el("th", {}, name), el("td", {}, values.join(", "))));
+      const out = info.links.filter((l) => l.direction === "out"), incoming = info.links.filter((l) => l.direction === "in");
+      box.append(
+        el("h2", {}, info.classes.join(", ") || info.kind),
+        el("div", { class: "label" }, info.label),
+        el("div", { class: "iri" }, info.iri),
+        actions,
+        rows.length ? el("table", { class: "kv" }, el("tbody", {}, rows)) : null,
+        out.length ? el("h3", {}, "links to") : null,
+        out.length ? el("ul", { class: "links" }, out.map((l) => el("li", {}, el("span", { class: "tag" }, l.predicate), " ", linkTo(l.id, l.text)))) : null,
+        incoming.length ? el("h3", {}, "linked from") : null,
+        incoming.length ? el("ul", { class: "links" }, incoming.map((l) => el("li", {}, linkTo(l.id, l.text), " ", el("span", { class: "tag" }, l.predicate)))) : null);
+    }
+    panel.append(box);
+  }
+
+  // Without a picture (no Graphviz), every node is still listed and can be opened.
+  function listNodes() {
+    const card = $("node-list-card");
+    card.hidden = !!state.data.svg;
+    if (state.data.svg) return;
+    const entries = Object.entries(state.data.nodes).sort((a, b) => a[1].label.localeCompare(b[1].label));
+    $("node-list").replaceChildren(...entries.map(([id, info]) => el("li", {},
+      el("a", { href: "#", "data-node": id, onclick: (event) => { event.preventDefault(); activate(id); } },
+         firstLines(info) + (info.kind === "group" ? " (" + info.size + ")" : "")))));
+  }
+
+  load();
+})();
