@@ -14,7 +14,7 @@ import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Container
 
 from provinstr.analysis.facts import AnalysisError, Layer, kind_of
 from provinstr.analysis.summary import brief, layer_census
@@ -132,63 +132,151 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(run: "RunInfo", full: bool = False) -> str:
-    """The run's provenance graph as DOT text."""
+@dataclass
+class Group:
+    """Nodes drawn as one (an activity's epochs of one metric, its hyperparameters, the model's layers)."""
+
+    key: str  # stable across drawings: "<owner IRI>#metric:loss", "<run IRI>#layers"
+    owner: str
+    members: list[_Node] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return _group_label(self.members)
+
+
+@dataclass
+class Picture:
+    """What a drawing shows before it is written as DOT: the nodes drawn one by one, the groups still
+    collapsed, and the edges between them (by node IRI or group key)."""
+
+    title: str
+    nodes: dict[str, _Node]  # every node of the run's graph, drawn or not
+    links_from: dict[str, list[tuple[str, str]]]
+    drawn: list[_Node]
+    groups: dict[str, Group]
+    edges: list[tuple[str, str, str]]  # (source key, predicate, destination key), each once
+    replaced: dict[str, str]  # member IRI -> key of the group drawn instead
+    opened: dict[str, str]  # member IRI -> key of its expanded group (the member is drawn)
+    full: bool
+
+    def label(self, node: _Node) -> str:
+        return _label(node, self.nodes, self.links_from, self.full)
+
+
+def _grouping(run_iri: str, nodes: dict[str, _Node], links: list[tuple[str, str, str]],
+              links_from: dict[str, list[tuple[str, str]]]) -> tuple[set[str], dict[str, Group]]:
+    """(nodes folded into another's label, the groups by key) of the default, collapsed drawing."""
+    hidden = {target for _, predicate, target in links if predicate in _FULL_ONLY_EDGES}
+    groups: dict[str, Group] = {}
+    for node in nodes.values():
+        owner = next((t for p, t in links_from.get(node.iri, ()) if p == str(PROV.wasGeneratedBy)), None)
+        if node.pi_class == "Metric" and node.first(PI.epoch) is not None and owner:
+            group = f"{owner}#metric:{node.first(PI.name)}"
+        elif node.pi_class == "Layer":
+            owner, group = run_iri, f"{run_iri}#layers"
+        elif node.pi_class in ("Hyperparameter", "Attribute"):
+            user = next((s for s, p, t in links if p == str(PROV.used) and t == node.iri), None)
+            if user is None or nodes.get(user) is None or nodes[user].pi_class == "Adaptation":
+                continue
+            if node.pi_class == "Attribute" and nodes[user].pi_class != "Transformation":
+                continue
+            owner, group = user, f"{user}#{node.pi_class.lower()}s"
+        else:
+            continue
+        groups.setdefault(group, Group(group, owner)).members.append(node)
+    return hidden, groups
+
+
+def _member_order(node: _Node) -> tuple:
+    """Epochs in order, layers by position, values by name."""
+    return (node.first(PI.epoch) if node.first(PI.epoch) is not None else -1,
+            node.first(PI.index) if node.first(PI.index) is not None else -1, str(node.first(PI.name)), node.iri)
+
+
+def _expanded(found: dict[str, Group], expand, limit: int | None) -> tuple[dict[str, Group], dict[str, str]]:
+    """(the groups still drawn as one, {member drawn on its own: its group's key}). A group whose key is
+    `in expand` is drawn member by member; past `limit` members the rest stay the group `KEY#more`."""
+    groups: dict[str, Group] = {}
+    opened: dict[str, str] = {}
+    for key, group in found.items():
+        members = sorted(group.members, key=_member_order) if key in expand else group.members
+        while key in expand:
+            shown = members[:limit] if limit else members
+            opened.update({member.iri: key for member in shown})
+            members, key = members[len(shown):], f"{key}#more"
+            if not members:
+                break
+        if members:
+            groups[key] = Group(key, group.owner, members)
+    return groups, opened
+
+
+def picture(run: "RunInfo", full: bool = False, expand: "Container[str]" = frozenset(),
+            limit: int | None = None) -> Picture:
+    """The run's graph as it is drawn: collapsed groups unless `full`; the groups whose keys are `in
+    expand` drawn member by member (at most `limit` of them each, when given)."""
     nodes, links = _read(run)
     links_from: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for subject, predicate, target in links:
         links_from[subject].append((predicate, target))
     hidden: set[str] = set()
-    replaced: dict[str, str] = {}  # collapsed node -> the group node drawn instead
-    groups: dict[str, tuple[str, list[_Node]]] = {}  # group id -> (owner activity, members)
+    groups: dict[str, Group] = {}
+    opened: dict[str, str] = {}
     if not full:
-        for subject, predicate, target in links:
-            if predicate in _FULL_ONLY_EDGES:
-                hidden.add(target)
-        for node in nodes.values():
-            owner = next((t for p, t in links_from.get(node.iri, ()) if p == str(PROV.wasGeneratedBy)), None)
-            if node.pi_class == "Metric" and node.first(PI.epoch) is not None and owner:
-                group = f"{owner}#metric:{node.first(PI.name)}"
-            elif node.pi_class == "Layer":
-                owner, group = run.iri, f"{run.iri}#layers"
-            elif node.pi_class in ("Hyperparameter", "Attribute"):
-                user = next((s for s, p, t in links if p == str(PROV.used) and t == node.iri), None)
-                if user is None or nodes.get(user) is None or nodes[user].pi_class == "Adaptation":
-                    continue
-                if node.pi_class == "Attribute" and nodes[user].pi_class != "Transformation":
-                    continue
-                owner, group = user, f"{user}#{node.pi_class.lower()}s"
-            else:
-                continue
-            groups.setdefault(group, (owner, []))[1].append(node)
-            replaced[node.iri] = group
+        hidden, found = _grouping(run.iri, nodes, links, links_from)
+        groups, opened = _expanded(found, expand, limit)
+    replaced = {member.iri: key for key, group in groups.items() for member in group.members}
     drawn = [n for n in nodes.values() if n.iri not in hidden and n.iri not in replaced
              and (n.types or n.props)]
-    ids = {node.iri: f"n{i}" for i, node in enumerate(drawn)}
-    ids.update({group: f"g{i}" for i, group in enumerate(groups)})
+    keys = {node.iri for node in drawn} | set(groups)
+    edges: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for subject, predicate, target in links:
+        if predicate not in _EDGES and not (full and predicate in _FULL_ONLY_EDGES):
+            continue
+        edge = (replaced.get(subject, subject), predicate, replaced.get(target, target))
+        if edge[0] not in keys or edge[2] not in keys or edge[0] == edge[2] or edge in seen:
+            continue
+        seen.add(edge)
+        edges.append(edge)
+    return Picture(f"{run.name} ({run.id[:12]})", nodes, links_from, drawn, groups, edges, replaced, opened, full)
+
+
+def edge_style(predicate: str) -> tuple[str, str]:
+    """(label, extra DOT attributes) of an edge drawn for this predicate."""
+    return _EDGES.get(predicate) or _FULL_ONLY_EDGES[predicate]
+
+
+def dot_text(drawing: Picture, ids: "dict[str, str] | None" = None,
+             extra: "dict[str, str] | None" = None) -> str:
+    """The drawing as DOT; `ids` names the DOT node of each node IRI / group key (n0, n1 … g0 … when
+    not given), `extra` adds DOT attributes to some of them."""
+    if ids is None:
+        ids = {node.iri: f"n{i}" for i, node in enumerate(drawing.drawn)}
+        ids.update({key: f"g{i}" for i, key in enumerate(drawing.groups)})
+    extra = extra or {}
     # Left to right: an activity's many inputs and outputs stack up and down, so the picture stays
     # about as wide as it is high (bottom-to-top put them all in one row: thousands of points wide).
     out = ["digraph provenance {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
-           '  edge [fontname="Helvetica", fontsize=8];', f"  label={_quote(f'{run.name} ({run.id[:12]})')};"]
-    for node in drawn:
-        out.append(f"  {ids[node.iri]} [label={_quote(_label(node, nodes, links_from, full))}, "
-                   f"{_STYLE[node.kind]}];")
-    for group, (owner, members) in groups.items():
-        out.append(f"  {ids[group]} [label={_quote(_group_label(members))}, {_STYLE['entity']}];")
-    edges = set()
-    for subject, predicate, target in links:
-        style = _EDGES.get(predicate) or (_FULL_ONLY_EDGES.get(predicate) if full else None)
-        source, destination = replaced.get(subject, subject), replaced.get(target, target)
-        if style is None or source not in ids or destination not in ids or source == destination:
-            continue
-        if (source, predicate, destination) in edges:
-            continue
-        edges.add((source, predicate, destination))
-        label, extra = style
-        attributes = f"label={_quote(label)}" + (f", {extra}" if extra else "")
+           '  edge [fontname="Helvetica", fontsize=8];', f"  label={_quote(drawing.title)};"]
+    for node in drawing.drawn:
+        more = f", {extra[node.iri]}" if node.iri in extra else ""
+        out.append(f"  {ids[node.iri]} [label={_quote(drawing.label(node))}, {_STYLE[node.kind]}{more}];")
+    for key, group in drawing.groups.items():
+        more = f", {extra[key]}" if key in extra else ""
+        out.append(f"  {ids[key]} [label={_quote(group.label)}, {_STYLE['entity']}{more}];")
+    for source, predicate, destination in drawing.edges:
+        label, style = edge_style(predicate)
+        attributes = f"label={_quote(label)}" + (f", {style}" if style else "")
         out.append(f"  {ids[source]} -> {ids[destination]} [{attributes}];")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def to_dot(run: "RunInfo", full: bool = False) -> str:
+    """The run's provenance graph as DOT text."""
+    return dot_text(picture(run, full))
 
 
 def _group_label(members: list[_Node]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -160,7 +161,7 @@ def download(store, body: dict[str, Any], kind: str) -> tuple[bytes, str, str]:
     """(file content, media type, file name) of the whole answer as SPARQL results CSV or JSON."""
     asked = _asked(store, body)
     result = _answer(store, asked)
-    name = asked.named or "query"
+    name = re.sub(r"[^\w.-]+", "_", asked.named or "query")  # a project's file name, safe in a header
     if result.boolean is not None:
         variables, rows = [], []
     elif result.triples is not None:
