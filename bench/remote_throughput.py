@@ -13,33 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchlib.sparql_server import OxigraphServer
 
 import provinstr
 from provinstr.capture.run import start_run
 from provinstr.store import sync
 from provinstr.store.local import LocalStore
 from provinstr.store.remote import Endpoint
-
-
-def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
-    process = subprocess.Popen([binary, "serve", "--location", str(folder), "--bind", f"127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process, f"http://127.0.0.1:{port}"
-        time.sleep(0.05)
-    raise RuntimeError("oxigraph serve did not start")
 
 
 def capture(store: str, records: int) -> tuple[float, float, Path]:
@@ -67,7 +51,8 @@ def main() -> None:
     server = None
     url = args.url
     if url is None:
-        server, url = start_server(work / "server")
+        server = OxigraphServer(work / "server").start()
+        url = server.url
     try:
         calls_l, written_l, log_l = capture(str(work / "local"), args.records)
         lines = log_l.read_bytes().count(b"\n")
@@ -91,8 +76,7 @@ def main() -> None:
         LocalStore(work / "local")  # still a valid store after the bench
     finally:
         if server is not None:
-            server.kill()
-            server.wait(10)
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -1,18 +1,35 @@
-"""Query latency on stores of 10, 100 and 1,000 runs (100 epochs each), written through the real recorder.
+"""provinstr against MLflow at 100, 1,000 and 10,000 runs, side by side in one run (issue 16), and the server store.
 
-Each synthetic run is what `provinstr run` records for a DenseED fit, minus the layers: a pi:Run
-(script, environment), a pi:Training with its hyperparameters (K, L, optimizer, learning_rate,
-momentum, weight_decay, epochs, batch_size) and, for each of 100 epochs, the five metrics the Keras
-callback writes (loss, mae, val_loss, learning_rate, epoch_seconds), through provinstr.run(...) and
-its background writer, into run logs, as a training would.
+The sweep (benchlib/sweep.py): synthetic DenseED runs of 100 epochs x 5 metrics (loss, mae, val_loss,
+learning_rate, epoch_seconds) with K, L, learning_rate, ... as hyperparameters and a group (a sweep of
+100 runs) each; every 50th run fails part-way. The store grows 100 -> 1,000 -> 10,000: at each size only
+the new runs are written, through provinstr's real recorder (`provinstr.run(...)`, an `Activity`, a
+flush per epoch) into a local store, and the same runs into MLflow (SQLite tracking store, one run
+each, params, a `group` tag and `log_batch` of the metrics with steps).
 
-The store grows 10 -> 100 -> 1,000 runs; at each size, each command is run as a user runs it (a new
-process: `provinstr runs`, `provinstr query` with the seed's queries (a) and (b), `provinstr show
-last`), 4 times: the first call also brings the index up to date with the new logs ("first"), the
-others find it current ("warm", median).
+At each size the same questions (benchlib/questions.py: the listing, `--where ... --sort val_loss
+--limit 20`, `--group`, the seed's queries (a) and (b), `show last`) are asked of both:
+  new process  as a user runs them: `python -m provinstr ...` / a `python -c` script importing mlflow;
+               --calls times each, "first" is the first call after the runs were written (provinstr's
+               first `runs` folds the new logs into the catalog, its first query (a) the index),
+               "warm" the median of the others; wall time and the process's peak RSS
+  in-process   one Python process per system (open_store(path) / MlflowClient): --api-calls calls of
+               each question, first and warm median; the process's peak RSS
+and their answers are compared (counts, names in order). Bytes on disk per recorded metric value:
+provinstr's logs / index / catalog (models excluded; there are none), MLflow's SQLite file.
 
-  python bench/scale.py                 # 10, 100, 1000 runs (several minutes: 1,000 runs are written)
-  python bench/scale.py --sizes 10 100  # quicker
+The server store (issue 16 item 6), at each of --server-sizes: a real `oxigraph serve`; the new runs
+sent with `provinstr push --to URL --store DIR` (timed), then `provinstr runs --store URL` and the
+queries (a), (b) through it, new process and in-process (open_store(URL)).
+
+Prints progress, a table per size and at the end the provinstr / MLflow ratios, the server's table and
+every target as PASS / MISS; the results so far are rewritten to --out after every size (a run cut
+short keeps them). Durations on a 2-core VM: 100 runs ~2 min, 1,000 ~15 min, 10,000 a few hours
+(bench/README.md has the measured ones).
+
+  python bench/scale.py                                 # 100, 1,000, 10,000 runs, server at each
+  python bench/scale.py --sizes 20 100 --calls 2 --api-calls 2 --out /tmp/scale.json   # quick check
+  python bench/scale.py --sizes 100 1000 --server-sizes 1000 --work /tmp/scale-work    # keep the stores
 """
 
 from __future__ import annotations
@@ -20,105 +37,318 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
+import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import RESULTS, ROOT
-from benchlib.machine import loadavg, machine
+from benchlib import RESULTS
+from benchlib.disk import folder_bytes, provinstr_bytes
+from benchlib.harness import child_env, timed_process
+from benchlib.machine import commit, finished, loadavg, machine
+from benchlib.questions import (
+    PROVINSTR_COMMANDS,
+    QUESTIONS,
+    SERVER_QUESTIONS,
+    mlflow_questions,
+    mlflow_script,
+    provinstr_questions,
+)
+from benchlib.scale_report import check_lines, checks, ratio_table, server_table, size_table
+from benchlib.sparql_server import OxigraphServer
+from benchlib.sweep import metric_values, sweep, write_mlflow, write_provinstr
 
-QUERY_A = """SELECT DISTINCT ?loss WHERE { GRAPH ?run {
-  ?k pi:name "K" ; prov:value 24 .   ?l pi:name "L" ; prov:value 4 .
-  ?m a pi:Metric ; pi:name "loss" ; pi:epoch 99 ; prov:value ?loss . } }"""
-QUERY_B = """SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ;
-  pi:epoch ?epoch ; prov:value ?loss . FILTER(?epoch < 4) } } ORDER BY ?epoch"""
-
-COMMANDS = {
-    "runs": ["runs"],
-    "query (a)": ["query", QUERY_A],
-    "query (b)": ["query", QUERY_B],
-    "show last": ["show", "last"],
-}
+PYTHON = sys.executable
+SCRIPT = Path(__file__).resolve()
+TIMEOUT_S = 4 * 3600  # one process at most (MLflow writing 9,000 runs is the longest)
 
 
-def write_runs(store: Path, count: int, start: int, epochs: int = 100) -> float:
-    """Record `count` synthetic DenseED runs into `store`; seconds taken (until every log is written)."""
-    import provinstr
-    from provinstr.capture.activity import Activity
-
+# -- the worker processes: writing, and the in-process questions --------------------------
+def worker(options: argparse.Namespace) -> None:
+    """One child process: write runs into one system, or ask it every question in-process; prints BENCH {json}."""
+    if options.worker == "write":
+        runs = sweep(options.start, options.count, options.epochs)
+        write = write_provinstr if options.system == "provinstr" else write_mlflow
+        seconds = write(Path(options.target) if options.system == "provinstr" else options.target, runs)
+        print("BENCH " + json.dumps({"seconds": seconds}), flush=True)
+        return
     began = time.perf_counter()
-    for index in range(start, start + count):
-        rng = random.Random(index)
-        K, L = (12, 16, 24, 32)[index % 4], (4, 8)[(index // 4) % 2]
-        with provinstr.run(name="denseed.py", store=str(store)) as run:
-            training = Activity(run, "Training", label="fit").start()
-            training.hyperparameters({"K": K, "L": L, "optimizer": "SGD", "learning_rate": 0.001,
-                                      "momentum": 0.9, "weight_decay": 1e-4, "epochs": epochs, "batch_size": 32})
-            loss = 1.0
-            for epoch in range(epochs):
-                loss *= 0.97 + 0.02 * rng.random()
-                for name, value in (("loss", loss), ("mae", loss ** 0.5), ("val_loss", loss * 1.1),
-                                    ("learning_rate", 0.001), ("epoch_seconds", 0.1 + 0.01 * rng.random())):
-                    training.metric(name, value, epoch=epoch)
-                run.flush(wait=False)  # as the Keras callback does at every epoch end
-            training.end()
-    return time.perf_counter() - began
+    if options.system == "provinstr":
+        import provinstr
+    else:
+        import mlflow  # noqa: F401
+    imported = time.perf_counter()
+    if options.system == "provinstr":
+        import provinstr
+
+        questions = provinstr_questions(provinstr.open_store(options.target))
+    else:
+        questions = mlflow_questions(options.target)
+    opened = time.perf_counter()
+    record: dict = {"import_s": imported - began, "open": {"seconds": opened - imported}}
+    for question in options.questions:
+        call, digest = questions[question]
+        times, answer = [], None
+        for _ in range(options.calls):
+            start = time.perf_counter()
+            result = call()
+            times.append(time.perf_counter() - start)
+            answer = digest(result) if answer is None else answer
+            del result
+        record[question] = {"first_s": times[0], "warm_s": statistics.median(times[1:] or times), "all_s": times,
+                            "answer": answer}
+        print(f"      {options.system} in-process {question:8s} first {times[0]:8.3f} s  "
+              f"warm {record[question]['warm_s']:8.3f} s", file=sys.stderr, flush=True)
+    print("BENCH " + json.dumps(record), flush=True)
 
 
-def time_command(store: Path, args: list[str]) -> tuple[float, int, str]:
-    """Wall seconds of `python -m provinstr ARGS --store STORE` in a new process; exit code; output tail."""
-    cmd = [sys.executable, "-m", "provinstr", *args, "--store", str(store)]
+def run_worker(args: list[str], env: dict, what: str) -> dict:
+    """Start a worker (`scale.py --worker ...`), its progress on our stderr; its record, wall and peak RSS."""
+    record = timed_process([PYTHON, str(SCRIPT), *args], env, Path(env["SCALE_WORK"]), TIMEOUT_S, show_stderr=True)
+    if "error" in record:
+        print(f"    {what} FAILED: {record['error'][-800:]}", flush=True)
+    return record
+
+
+# -- one size ---------------------------------------------------------------------------
+def timed_calls(cmd: list[str], env: dict, calls: int) -> dict:
+    """`calls` new processes of one command: first and warm median wall, peak RSS, errors."""
+    records = [timed_process(cmd, env, Path(env["SCALE_WORK"]), TIMEOUT_S, report=False) for _ in range(calls)]
+    times = [r["wall_s"] for r in records]
+    out = {"first_s": times[0], "warm_s": statistics.median(times[1:] or times), "all_s": times,
+           "maxrss_mb": max(r.get("maxrss_mb", 0) for r in records), "cpu_s": [r.get("cpu_s") for r in records]}
+    errors = [r["error"][-600:] for r in records if "error" in r]
+    if errors:
+        out["error"] = errors[0]
+    return out
+
+
+def cli_provinstr(store: str, env: dict, calls: int, questions=QUESTIONS) -> dict:
+    out = {}
+    for question in questions:
+        out[question] = timed_calls([PYTHON, "-m", "provinstr", *PROVINSTR_COMMANDS[question], "--store", store],
+                                    env, calls)
+        progress("provinstr", "new process", question, out[question])
+    return out
+
+
+def cli_mlflow(uri: str, env: dict, calls: int) -> dict:
+    out = {}
+    for question in QUESTIONS:
+        out[question] = timed_calls([PYTHON, "-c", mlflow_script(question, uri)], env, calls)
+        progress("MLflow", "new process", question, out[question])
+    return out
+
+
+def progress(system: str, how: str, question: str, record: dict) -> None:
+    error = f"  ERROR {record['error'][-300:]!r}" if "error" in record else ""
+    print(f"      {system} {how} {question:8s} first {record['first_s']:8.3f} s  warm {record['warm_s']:8.3f} s  "
+          f"rss {record['maxrss_mb']:5.0f} MB{error}", flush=True)
+
+
+def agreement(provinstr: dict, mlflow: dict, questions=QUESTIONS) -> dict:
+    """{question: whether both answered alike} (None where one of them has no answer)."""
+    out = {}
+    for question in questions:
+        a, b = (provinstr.get(question) or {}).get("answer"), (mlflow.get(question) or {}).get("answer")
+        out[question] = None if a is None or b is None else a == b
+        if out[question] is False:
+            print(f"    WARNING: the answers to {question} differ: {a!r:.200} vs {b!r:.200}", flush=True)
+    return out
+
+
+def measure_size(size: int, written: int, options: argparse.Namespace, paths: dict, env: dict,
+                 server: OxigraphServer | None) -> dict:
+    store, uri = str(paths["store"]), paths["mlflow"]
+    record: dict = {"runs": size, "new_runs": size - written, "epochs": options.epochs,
+                    "metric_values": metric_values(size, options.epochs), "loadavg_start": loadavg()}
     began = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200", "PYTHONWARNINGS": "ignore"})
-    return time.perf_counter() - began, done.returncode, (done.stdout + done.stderr)[-300:]
+    print(f"\n== {size:,} runs: writing {size - written:,} new runs", flush=True)
+    record["write"] = {}
+    for system, target in (("provinstr", store), ("mlflow", uri)):
+        args = ["--worker", "write", "--system", system, "--target", target, "--start", str(written),
+                "--count", str(size - written), "--epochs", str(options.epochs)]
+        record["write"][system] = run_worker(args, env, f"{system} writing")
+        print(f"    {system}: {size - written:,} runs in {record['write'][system].get('seconds', float('nan')):.1f} s "
+              f"(process {record['write'][system]['wall_s']:.1f} s)", flush=True)
+    print(f"  -- questions, new processes ({options.calls} calls each)", flush=True)
+    record["cli"] = {"provinstr": cli_provinstr(store, env, options.calls), "mlflow": cli_mlflow(uri, env, options.calls)}
+    print(f"  -- questions, in-process ({options.api_calls} calls each)", flush=True)
+    record["api"] = {}
+    for system, target in (("provinstr", store), ("mlflow", uri)):
+        args = ["--worker", "ask", "--system", system, "--target", target, "--calls", str(options.api_calls)]
+        record["api"][system] = run_worker(args, env, f"{system} in-process")
+    record["agree"] = agreement(record["api"]["provinstr"], record["api"]["mlflow"])
+    split = provinstr_bytes(paths["store"])
+    values = record["metric_values"]
+    record["bytes"] = {"provinstr": {**split, "per_value": split["total"] / values,
+                                     **{f"{k}_per_value": split[k] / values for k in ("logs", "index", "catalog", "other")}},
+                       "mlflow": {"total": folder_bytes(paths["mlflow_db"]),
+                                  "per_value": folder_bytes(paths["mlflow_db"]) / values}}
+    if server is not None and size in options.server_sizes:
+        record["server"] = measure_server(server, record, options, paths, env)
+    record["seconds"] = time.perf_counter() - began
+    record["loadavg_end"] = loadavg()
+    return record
+
+
+def measure_server(server: OxigraphServer, record: dict, options: argparse.Namespace, paths: dict, env: dict) -> dict:
+    """Push the store's unsent runs to the server (`provinstr push`), then ask it the server questions."""
+    print(f"  -- SPARQL server store {server.url}: provinstr push", flush=True)
+    push = timed_process([PYTHON, "-m", "provinstr", "push", "--to", server.url, "--store", str(paths["store"])],
+                         env, paths["work"], TIMEOUT_S, report=False, keep_output=True)
+    found = re.search(r"pushed (\d+) of (\d+) runs \((\d+) records\)", push.pop("output", ""))
+    out: dict = {"push": {k: push.get(k) for k in ("wall_s", "rc", "maxrss_mb", "cpu_s", "error") if k in push}}
+    if "error" in push:
+        print(f"    push FAILED: {push['error'][-600:]}", flush=True)
+    out["push"].update(_push_counts(push, found))
+    print(f"    pushed {out['push'].get('runs')} runs, {out['push'].get('lines')} lines in {push['wall_s']:.1f} s "
+          f"({out['push'].get('lines_per_s') or 0:,.0f} lines/s)", flush=True)
+    server_env = {**env, "PROVINSTR_SPOOL": str(paths["spool"])}  # a reader's spool of its own, empty
+    out["cli"] = cli_provinstr(server.url, server_env, options.server_calls, SERVER_QUESTIONS)
+    args = ["--worker", "ask", "--system", "provinstr", "--target", server.url, "--calls", str(options.server_calls),
+            "--questions", *SERVER_QUESTIONS]
+    out["api"] = run_worker(args, server_env, "provinstr in-process through the server")
+    out["agree"] = agreement(out["api"], record["api"]["provinstr"], SERVER_QUESTIONS)
+    server_bytes = folder_bytes(server.folder)
+    out["bytes"] = {"total": server_bytes, "per_value": server_bytes / record["metric_values"]}
+    return out
+
+
+def _push_counts(push: dict, found) -> dict:
+    if not found:
+        return {}
+    lines = int(found.group(3))
+    return {"runs": int(found.group(1)), "of_runs": int(found.group(2)), "lines": lines,
+            "lines_per_s": lines / push["wall_s"] if push["wall_s"] else None}
+
+
+# -- the whole run ----------------------------------------------------------------------
+def room_for(size: int, written: int, done: list[dict], options: argparse.Namespace, work: Path) -> bool:
+    """Whether the disk has room for the next size, judged by the bytes per value of the last one measured;
+    without room for the server's copy too, the server is left out at this size (said so). 2 GB kept free."""
+    if not done:
+        return True
+    last, new_values = done[-1], metric_values(size, options.epochs) - metric_values(written, options.epochs)
+    local = (last["bytes"]["provinstr"]["per_value"] + last["bytes"]["mlflow"]["per_value"]) * new_values * 1.3
+    remote = max((d["server"]["bytes"]["per_value"] for d in done if d.get("server")), default=0) * 1.3
+    remote *= metric_values(size, options.epochs) - metric_values(written if last.get("server") else 0, options.epochs)
+    free = shutil.disk_usage(work).free - 2e9
+    print(f"disk: {free / 1e9:.1f} GB free beyond 2 GB; {size:,} runs need about {local / 1e9:.1f} GB"
+          + (f" + {remote / 1e9:.1f} GB on the server" if size in options.server_sizes else ""), flush=True)
+    if local > free:
+        print(f"STOPPED: not enough free disk for {size:,} runs", flush=True)
+        return False
+    if size in options.server_sizes and local + remote > free:
+        print(f"WARNING: no room for the server's copy: the server store is not measured at {size:,} runs",
+              flush=True)
+        options.server_sizes = [s for s in options.server_sizes if s != size]
+    return True
+
+
+def startup(paths: dict, env: dict) -> dict:
+    """What the CLI costs before any run: `provinstr runs` on an empty store; `python -c "import mlflow"`."""
+    empty = paths["work"] / "empty-store"
+    provinstr = [timed_process([PYTHON, "-m", "provinstr", "runs", "--store", str(empty)], env, paths["work"],
+                               report=False)["wall_s"] for _ in range(3)]
+    mlflow = [timed_process([PYTHON, "-c", "import mlflow"], env, paths["work"], report=False)["wall_s"]
+              for _ in range(3)]
+    print(f"start-up: `provinstr runs` on an empty store {statistics.median(provinstr):.2f} s, "
+          f"`python -c 'import mlflow'` {statistics.median(mlflow):.2f} s (medians of 3)", flush=True)
+    return {"provinstr_runs_empty_s": provinstr, "mlflow_import_s": mlflow}
+
+
+def save(out: Path, result: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1, default=str))
+    os.replace(tmp, out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000])
-    parser.add_argument("--calls", type=int, default=4, help="calls of each command at each size")
-    parser.add_argument("--out", default=str(RESULTS / "scale.json"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000], help="store sizes (runs)")
+    parser.add_argument("--server-sizes", type=int, nargs="*", default=None,
+                        help="sizes at which the server store is measured (default: every size; none: no server)")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--calls", type=int, default=4, help="new processes of each command at each size")
+    parser.add_argument("--api-calls", type=int, default=5, help="in-process calls of each question at each size")
+    parser.add_argument("--server-calls", type=int, default=3,
+                        help="calls of each question through the server, new processes and in-process")
+    parser.add_argument("--work", type=Path, help="keep the stores in this folder (default: a temporary one)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
+    # a worker process (started by this script)
+    parser.add_argument("--worker", choices=("write", "ask"), help=argparse.SUPPRESS)
+    parser.add_argument("--system", choices=("provinstr", "mlflow"), help=argparse.SUPPRESS)
+    parser.add_argument("--target", help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--questions", nargs="+", default=list(QUESTIONS), help=argparse.SUPPRESS)
     options = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="provinstr-scale-"))
-    store = work / ".provinstr"
+    if options.worker:
+        worker(options)
+        return
+    options.sizes = sorted(set(options.sizes))
+    options.server_sizes = options.sizes if options.server_sizes is None else sorted(set(options.server_sizes))
+    work = options.work or Path(tempfile.mkdtemp(prefix="provinstr-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if any(work.iterdir()) and not (work / ".scale-work").exists():
+        parser.error(f"{work} is not empty and not a scale.py work folder")
+    (work / ".scale-work").touch()
+    for leftover in ("store", "mlflow.db", "server", "spool", "empty-store", "mlruns", "mlartifacts"):
+        if (work / leftover).is_dir():
+            shutil.rmtree(work / leftover)
+        elif (work / leftover).exists():
+            (work / leftover).unlink()
+    paths = {"work": work, "store": work / "store", "mlflow_db": work / "mlflow.db",
+             "mlflow": f"sqlite:///{work / 'mlflow.db'}", "spool": work / "spool"}
+    # Every process runs in the work folder (a user's project folder; MLflow's relative paths land there).
+    env = {**child_env(), "COLUMNS": "200", "MLFLOW_TRACKING_URI": paths["mlflow"], "SCALE_WORK": str(work)}
+    env.pop("PROVINSTR_STORE", None)
+    started = time.perf_counter()
     info = machine()
-    rows = []
-    empty = [time_command(store, ["runs"])[0] for _ in range(3)]
-    print(f"`provinstr runs` on an empty store (start-up cost): median {statistics.median(empty):.2f} s")
-    written = 0
-    for size in sorted(options.sizes):
-        seconds = write_runs(store, size - written, written)
-        log_bytes = sum(p.stat().st_size for p in store.rglob("*") if p.is_file() and "index" not in p.parts)
-        print(f"\n{size} runs: wrote {size - written} runs in {seconds:.1f} s "
-              f"({(size - written) / seconds:.1f} runs/s); store {log_bytes / 1e6:.1f} MB without the index")
-        written = size
-        for label, args in COMMANDS.items():
-            times, problems = [], []
-            for _ in range(options.calls):
-                elapsed, code, tail = time_command(store, args)
-                times.append(elapsed)
-                if code != 0:
-                    problems.append(tail)
-            row = {"runs": size, "command": label, "first_s": times[0], "warm_s": statistics.median(times[1:]),
-                   "all_s": times, "write_s": seconds, "store_mb": log_bytes / 1e6}
-            if problems:
-                row["error"] = problems[0]
-            rows.append(row)
-            print(f"  {label:10s} first {times[0]:6.2f} s   warm median {row['warm_s']:6.2f} s"
-                  + (f"   ERROR {problems[0]!r}" if problems else ""))
-    info["loadavg_end"] = loadavg()
-    out = Path(options.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": info, "empty_store_runs_s": empty, "rows": rows,
-                               "command": " ".join(["python", *sys.argv])}, indent=1))
-    print(f"\nraw records: {out}")
-    shutil.rmtree(work, ignore_errors=True)
+    measured_commit = info.get("commit")
+    print(f"provinstr {measured_commit}, {info.get('cores')} cores, load {info.get('loadavg_start')}; work {work}; "
+          f"sizes {options.sizes}, server at {options.server_sizes or 'none'}", flush=True)
+    result = {"machine": info, "command": " ".join(["python", *sys.argv]),
+              "options": {"sizes": options.sizes, "server_sizes": options.server_sizes, "epochs": options.epochs,
+                          "calls": options.calls, "api_calls": options.api_calls,
+                          "server_calls": options.server_calls},
+              "startup": startup(paths, env), "sizes": []}
+    server = OxigraphServer(work / "server").start() if options.server_sizes else None
+    try:
+        written = 0
+        for size in options.sizes:
+            if not room_for(size, written, result["sizes"], options, work):
+                result["stopped"] = f"not enough free disk for {size:,} runs"
+                break
+            result["sizes"].append(measure_size(size, written, options, paths, env, server))
+            written = size
+            print(f"\n{size_table(result['sizes'][-1])}\n", flush=True)
+            if "server" in result["sizes"][-1]:
+                print(server_table(result["sizes"][-1:]) + "\n", flush=True)
+            if commit() != measured_commit:
+                result["commit_changed"] = f"{measured_commit} -> {commit()}"
+                print(f"WARNING: provinstr changed during the run: {result['commit_changed']}", flush=True)
+            save(options.out, result)
+    finally:
+        if server is not None:
+            server.stop()
+    result["machine"] = finished(info, started)
+    result["checks"] = [{**vars(check), "verdict": check.verdict} for check in checks(result["sizes"])]
+    save(options.out, result)
+    print("## provinstr / MLflow, per size (MISS: provinstr not faster)\n")
+    print(ratio_table(result["sizes"]) + "\n")
+    if any("server" in size for size in result["sizes"]):
+        print(server_table(result["sizes"]) + "\n")
+    print("## Targets\n")
+    print("\n".join(check_lines(result["sizes"])))
+    print(f"\nresults: {options.out} ({(time.perf_counter() - started) / 60:.1f} min)")
+    if not options.work:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

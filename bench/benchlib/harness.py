@@ -85,18 +85,30 @@ def run_once(variant: str, args: list[str], work: Path, rules: Path | None = Non
     return record
 
 
-def timed_process(cmd: list[str], env: dict, cwd: Path, timeout: float = 1800, report: bool = True) -> dict:
+def timed_process(cmd: list[str], env: dict, cwd: Path, timeout: float = 1800, report: bool = True,
+                  show_stderr: bool = False, keep_output: bool = False) -> dict:
     """Run one process: its wall, CPU and peak RSS, return code and (`report`) the last BENCH {json} it printed.
 
-    A process that failed, or printed no BENCH line when one is expected, has "error" (the end of its output).
+    A process that failed, or printed no BENCH line when one is expected, has "error" (the end of its output);
+    one still running after `timeout` seconds is killed (rc -9, "error" says so).
+    With `show_stderr` its stderr (progress lines) goes to ours instead of being kept; with `keep_output`
+    the end of its stdout is the record's "output".
     """
     start = time.perf_counter()
-    process = _Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = process.communicate(timeout=timeout)  # communicate reaps via waitpid; rusage below
+    process = _Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=None if show_stderr else subprocess.PIPE,
+                     text=True)
+    try:
+        out, err = process.communicate(timeout=timeout)  # communicate reaps via waitpid; rusage below
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        err = f"{err or ''}\nkilled after {timeout:.0f} s"
     record = {"wall_s": time.perf_counter() - start, "rc": process.returncode}
     usage = getattr(process, "_bench_rusage", None)
     if usage is not None:
         record.update(usage)
+    if keep_output:
+        record["output"] = out[-4000:]
     lines = [line for line in out.splitlines() if line.startswith("BENCH ")]
     if process.returncode != 0 or (report and not lines):
         record["error"] = (err or out)[-2000:]
