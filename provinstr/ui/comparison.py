@@ -1,22 +1,27 @@
 """The compare page's data: the runs asked for (ids or a group), their learning curves, the table of what
-differs (provinstr compare's sections) and, per run, the hyperparameters and final metrics a sweep view plots.
-Values are left as the store gives them (ui.jsonable makes them JSON)."""
+differs (provinstr compare's sections, or a sweep's from the run catalog) and, per run, the hyperparameters
+and final metrics the sweep views plot. Values are left as the store gives them (ui.jsonable makes them JSON)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from provinstr.analysis import compare, facts, plot
+from provinstr.analysis.compare import MISSING
 from provinstr.analysis.facts import NOT_SCORED, higher_is_better, metric_order
+from provinstr.analysis.snapshot import snapshot
 from provinstr.analysis.store import RunNotFound
+from provinstr.analysis.summary import brief, human_duration
+from provinstr.analysis.sweep import epoch_curves
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.analysis.store import RunInfo, Store
 
-__all__ = ["MAX_CURVE_RUNS", "MAX_TABLE_RUNS", "compare_data", "groups", "resolve"]
+__all__ = ["FEW", "MAX_CURVE_RUNS", "MAX_TABLE_RUNS", "compare_data", "groups", "resolve"]
 
+FEW = 10  # up to this many runs are compared in full, from one in-memory copy of their graphs
 MAX_CURVE_RUNS = 100  # curves of more runs than this are not drawn (the sweep views still show every run)
-MAX_TABLE_RUNS = 60  # the differences table reads each run's graph: this many runs at most
+MAX_TABLE_RUNS = 200  # rows of a sweep's table (the sweep views show every run)
 MAX_REFS = 1000
 
 
@@ -67,36 +72,45 @@ class _Every:
         return True
 
 
-def _curves(infos: list["RunInfo"]) -> tuple[list[str], dict[str, dict[str, list]]]:
-    """(epoch metric names in Keras order, {run id: {metric: [[epoch, value], ...]}})."""
-    curves: dict[str, dict[str, list]] = {}
-    for info in infos:
-        curves[info.id] = {name: points
-                           for name, points in plot.curves(info, _Every()).items()}
-    names = sorted({name for per_run in curves.values() for name in per_run}, key=metric_order)
-    return names, curves
-
-
 def _adaptations(infos: list["RunInfo"]) -> dict[str, list[dict[str, Any]]]:
     return {info.id: [{"epoch": a.epoch, "name": a.name, "old": a.old, "new": a.new,
                        "trigger": a.trigger} for a in facts.adaptations(info) if a.epoch is not None]
             for info in infos}
 
 
-def _sections(infos: list["RunInfo"], everything: bool) -> list[dict[str, Any]]:
-    """provinstr compare's sections; without `everything`, result rows equal in every run are left out too."""
-    found = []
-    for section in compare.comparison(infos, everything):
-        rows, hidden = [], section.hidden
-        for label, values in section.rows:
-            same = len(set(values)) == 1 and len(infos) > 1
-            if same and not everything and section.title == "Results":
-                hidden += 1
-                continue
-            rows.append({"label": label, "values": values, "same": same})
-        found.append({"title": section.title, "rows": rows, "hidden": hidden,
-                      "noun": section.noun or section.title.lower(), "note": section.note})
-    return found
+def _section(title: str, rows: list[tuple[str, list[str]]], hidden: int = 0, noun: str = "",
+             note: str = "", everything: bool = False) -> dict[str, Any]:
+    """A table section as the page draws it; rows equal in every run are left out unless `everything`."""
+    shown = []
+    for label, values in rows:
+        same = len(set(values)) == 1 and len(values) > 1
+        if same and not everything:
+            hidden += 1
+            continue
+        shown.append({"label": label, "values": values, "same": same})
+    return {"title": title, "rows": shown, "hidden": hidden, "noun": noun or title.lower(), "note": note}
+
+
+def _detailed_sections(infos: list["RunInfo"], everything: bool) -> list[dict[str, Any]]:
+    """provinstr compare's sections (hyperparameters, transformations, layers, results)."""
+    return [_section(section.title, section.rows, section.hidden, section.noun,
+                     section.note.replace("--all", "“also what is the same”"), everything)
+            for section in compare.comparison(infos, everything)]
+
+
+def _catalog_sections(infos: list["RunInfo"], everything: bool) -> list[dict[str, Any]]:
+    """A sweep's table from the run catalog (no graph read): hyperparameters, then status, duration and
+    each metric's final and best value."""
+    params = sorted({name for info in infos for name in info.params})
+    metrics = sorted({name for info in infos for name in info.final}, key=metric_order)
+    hyper = [(name, [brief(info.params.get(name, MISSING)) for info in infos]) for name in params]
+    results = [("status", [info.status for info in infos]),
+               ("duration", [human_duration(info.duration) for info in infos])]
+    for name in metrics:
+        results.append((f"{name} final", [brief(info.final.get(name, MISSING)) for info in infos]))
+        if name not in NOT_SCORED:
+            results.append((f"{name} best", [brief(info.best.get(name, MISSING)) for info in infos]))
+    return [_section("Hyperparameters and results", hyper + results, noun="columns", everything=everything)]
 
 
 def _sweep(infos: list["RunInfo"]) -> dict[str, Any]:
@@ -116,19 +130,27 @@ def _sweep(infos: list["RunInfo"]) -> dict[str, Any]:
 
 
 def compare_data(store: "Store", refs: list[str] | None, group: str | None, everything: bool = False) -> dict[str, Any]:
-    """The compare page's JSON for these runs (or this group)."""
+    """The compare page's JSON for these runs (or this group). Up to FEW runs are copied into memory and
+    compared in full (layers, transformations, best epochs, tests, adaptations); a bigger sweep's table
+    comes from the run catalog and its curves from one query."""
     infos = resolve(store, refs, group)
     if not infos:
         raise RunNotFound("name the runs to compare: /compare?runs=ID,ID,... or /compare?group=NAME")
-    drawn = infos[:MAX_CURVE_RUNS]
-    names, curves = _curves(drawn)
-    tabled = infos[:MAX_TABLE_RUNS]
+    if len(infos) <= FEW:
+        runs = snapshot(store, infos).runs
+        curves = {run.id: plot.curves(run, _Every()) for run in runs}
+        adaptations, sections, tabled = _adaptations(runs), _detailed_sections(runs, everything), runs
+    else:
+        curves = epoch_curves(store, infos[:MAX_CURVE_RUNS])
+        tabled = infos[:MAX_TABLE_RUNS]
+        adaptations, sections = {}, _catalog_sections(tabled, everything)
+    names = sorted({name for per_run in curves.values() for name in per_run}, key=metric_order)
     default = next((n for n in ("val_loss", "loss") if n in names), names[0] if names else None)
     return {
         "group": group, "runs": [_run_entry(info) for info in infos],
-        "metrics": names, "default_metric": default, "curves": curves, "adaptations": _adaptations(drawn),
-        "curves_left_out": len(infos) - len(drawn),
+        "metrics": names, "default_metric": default, "curves": curves, "adaptations": adaptations,
+        "curves_left_out": len(infos) - len(curves),
         "table_runs": [info.id for info in tabled], "table_left_out": len(infos) - len(tabled),
-        "sections": _sections(tabled, everything), "everything": everything,
+        "sections": sections, "everything": everything, "detailed": len(infos) <= FEW,
         "sweep": _sweep(infos),
     }

@@ -4,7 +4,9 @@ properties, links and the SPARQL that selects it, and the collapsed groups a cli
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import re
 import shutil
 import subprocess
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ __all__ = ["EXPAND_LIMIT", "graph_data", "group_id", "node_id"]
 
 EXPAND_LIMIT = 150  # an expanded group draws this many members; the rest stay one node, expandable again
 PREVIEW = 40  # members listed in a group's panel
+LINKS_SHOWN = 25  # links of one kind listed in a node's panel
 DOT_SECONDS = 60  # Graphviz gets this long to lay out one drawing
 
 
@@ -121,7 +124,20 @@ def _links(drawing: Picture, node: "_Node", ids: dict[str, str],
             shown = drawing.replaced.get(subject, subject)
             found.append({"direction": "in", "predicate": curie(predicate), "id": ids.get(shown),
                           "text": _title(drawing, subject), "iri": subject})
-    return found
+    found.sort(key=lambda link: (link["direction"], link["predicate"], _natural(link["iri"])))
+    kept: list[dict[str, Any]] = []
+    for (direction, predicate), links in itertools.groupby(found, key=lambda l: (l["direction"], l["predicate"])):
+        links = list(links)
+        kept += links[:LINKS_SHOWN]
+        if len(links) > LINKS_SHOWN:  # a training's thousands of metrics: the SPARQL link selects them all
+            kept.append({"direction": direction, "predicate": predicate, "more": len(links) - LINKS_SHOWN})
+    return kept
+
+
+def _natural(iri: str) -> tuple:
+    """<…>/layer/2 before <…>/layer/10."""
+    match = re.search(r"(\d+)$", iri)
+    return (iri[: match.start()] if match else iri, int(match.group(1)) if match else -1)
 
 
 def _describe_node(run: "RunInfo", drawing: Picture, node: "_Node", ids: dict[str, str],

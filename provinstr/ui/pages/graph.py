@@ -37,10 +37,10 @@ _BODY = """{css}
     <div id="graph-canvas"><p class="muted" style="padding:16px">Laying the graph out…</p></div>
   </section>
   <aside class="card node-panel" id="node-panel">
-    <h2>Nodes</h2>
+    <div id="node-help"><h2>Nodes</h2>
     <p class="muted">Click a node to see everything recorded about it and the SPARQL that selects it.
     A node with a double border stands for a group (every epoch of a metric, the layers, the hyperparameters):
-    click it to draw its members. Drag to pan, scroll to zoom.</p>
+    click it to draw its members. Drag to pan, scroll to zoom.</p></div>
   </aside>
 </div>
 <section class="card" id="node-list-card" hidden><h2>Every node</h2><ul class="node-list" id="node-list"></ul></section>"""

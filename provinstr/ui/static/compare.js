@@ -5,7 +5,7 @@
   const { el, fmt, getJSON, notice, plotConfig, plotLayout, palette } = window.provinstr;
   const request = JSON.parse(document.getElementById("compare-request").textContent);
   const $ = (id) => document.getElementById(id);
-  const state = { data: null, runsAsColumns: null };
+  const state = { data: null, runsAsColumns: null, sort: null };
 
   function apiURL(everything) {
     const query = new URLSearchParams();
@@ -68,6 +68,10 @@
                zeroline: false },
       showlegend: true,
     });
+    if (traces.length > 10) {  // a sweep: the legend scrolls beside the chart instead of growing under it
+      layout.legend = { orientation: "v", x: 1.02, y: 1, font: { size: 11 } };
+      layout.margin = Object.assign({}, layout.margin, { r: 20 });
+    }
     Plotly.react(box, traces, layout, plotConfig);
   }
 
@@ -142,7 +146,7 @@
       type: "parcoords", dimensions,
       line: { color: colours, colorscale: "Viridis", reversescale: !metric.higher, showscale: true,
               colorbar: { title: { text: metric.label }, thickness: 14 } },
-      labelangle: -20, labelside: "top",
+      labelangle: dimensions.length > 6 ? -20 : 0, labelside: "top",
     }], plotLayout({ height: 460, margin: { l: 70, r: 90, t: 70, b: 30 } }), plotConfig);
   }
 
@@ -202,16 +206,16 @@
   }
 
   // -- the table of what differs ------------------------------------------------------------
-  // "val_loss final" -> the index of the best run's value (lowest, or highest for accuracy-like metrics).
-  function bestIndex(row) {
+  // "val_loss final" -> the set of runs (indexes) holding the best value (lowest, or highest for accuracy-like metrics).
+  function bestOf(row) {
     const match = /^(.*) (final|best)$/.exec(row.label) || /^test (.*)$/.exec(row.label);
-    if (!match || row.same) return -1;
+    if (!match || row.same) return new Set();
     const numbers = row.values.map((v) => parseFloat(String(v)));
-    if (numbers.filter(Number.isFinite).length < 2) return -1;
+    const known = numbers.filter(Number.isFinite);
+    if (known.length < 2) return new Set();
     const higher = !!state.data.sweep.higher_is_better[match[1]] || /acc|auc|precision|recall|f1|r2|score/i.test(match[1]);
-    let best = -1;
-    numbers.forEach((n, i) => { if (Number.isFinite(n) && (best < 0 || (higher ? n > numbers[best] : n < numbers[best]))) best = i; });
-    return best;
+    const top = higher ? Math.max(...known) : Math.min(...known);
+    return new Set(numbers.map((n, i) => (n === top ? i : -1)).filter((i) => i >= 0));
   }
 
   function runHeader(run) {
@@ -219,38 +223,74 @@
               " ", el("span", { class: "mono muted" }, run.id.slice(0, 8)));
   }
 
+  // Runs as rows sort by a column (-1: the run's name): numbers as numbers, missing values ("—") last.
+  function sortBy(column) {
+    const same = state.sort && state.sort.column === column;
+    state.sort = { column, desc: same ? !state.sort.desc : false };
+    drawTable();
+  }
+
+  const missing = (v) => v === "—" || v === "" || v === undefined;
+
+  function compareCells(a, b) {
+    const x = Number(a), y = Number(b);
+    if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
+    const p = parseFloat(a), q = parseFloat(b);  // "0.18 (epoch 7)"
+    if (Number.isFinite(p) && Number.isFinite(q) && p !== q) return p - q;
+    return String(a).localeCompare(String(b), undefined, { numeric: true });
+  }
+
+  function rowOrder(runs, columns) {
+    const order = runs.map((_, i) => i);
+    if (!state.sort) return order;
+    const { column, desc } = state.sort;
+    const key = (i) => (column < 0 ? runs[i].name : columns[column].row.values[i]);
+    return order.sort((a, b) => {
+      if (missing(key(a)) !== missing(key(b))) return missing(key(a)) ? 1 : -1;  // last either way
+      return compareCells(key(a), key(b)) * (desc ? -1 : 1);
+    });
+  }
+
+  // One table: runs as columns (each section a band of rows) or as rows (each section a band of columns).
   function drawTable() {
     const data = state.data, box = $("differences");
     const runs = data.table_runs.map((id) => data.runs.find((r) => r.id === id));
     if (state.runsAsColumns === null) state.runsAsColumns = runs.length <= 8;
-    const parts = [];
-    for (const section of data.sections) {
-      const hidden = section.hidden
-        ? el("p", { class: "muted" }, section.hidden + " " + section.noun + (section.rows.length ? " identical" : " all identical") +
-                                        (data.everything ? "" : " (tick “also what is the same” to see them)"))
-        : null;
-      if (!section.rows.length) { parts.push(el("h3", {}, section.title), hidden); continue; }
-      const best = section.rows.map(bestIndex);
-      let table;
-      if (state.runsAsColumns) {
-        table = el("table", { class: "data diff" },
-          el("thead", {}, el("tr", {}, el("th", {}, ""), runs.map((r) => el("th", {}, runHeader(r))))),
-          el("tbody", {}, section.rows.map((row, r) => el("tr", { class: row.same ? "same" : null },
-            el("th", { scope: "row" }, row.label),
-            row.values.map((v, i) => el("td", { class: "value" + (best[r] === i ? " best" : "") }, v))))));
-      } else {
-        table = el("table", { class: "data diff" },
-          el("thead", {}, el("tr", {}, el("th", {}, "run"), section.rows.map((row) => el("th", { class: row.same ? "same" : null }, row.label)))),
-          el("tbody", {}, runs.map((run, i) => el("tr", {}, el("th", { scope: "row" }, runHeader(run)),
-            section.rows.map((row, r) => el("td", { class: "value" + (best[r] === i ? " best" : "") + (row.same ? " same" : "") },
-                                            row.values[i]))))));
-      }
-      parts.push(el("h3", {}, section.title), el("div", { class: "scroll" }, table), hidden,
-                 section.note ? el("p", { class: "muted" }, section.note) : null);
+    const sections = data.sections.filter((section) => section.rows.length);
+    const cell = (row, i, best) => el("td", { class: "value" + (best.has(i) ? " best" : "") + (row.same ? " same" : ""),
+                                              title: row.values[i] }, row.values[i]);
+    let table = null;
+    if (sections.length && state.runsAsColumns) {
+      table = el("table", { class: "data diff", id: "differences-table" },
+        el("thead", {}, el("tr", {}, el("th", {}, ""), runs.map((r) => el("th", {}, runHeader(r))))),
+        el("tbody", {}, sections.flatMap((section) => [
+          el("tr", { class: "band" }, el("th", { colspan: runs.length + 1 }, section.title)),
+          ...section.rows.map((row) => {
+            const best = bestOf(row);
+            return el("tr", { class: row.same ? "same" : null }, el("th", { scope: "row" }, row.label),
+                      row.values.map((_, i) => cell(row, i, best)));
+          })])));
+    } else if (sections.length) {
+      const columns = sections.flatMap((section) => section.rows.map((row) => ({ row, best: bestOf(row) })));
+      const sorted = state.sort;
+      const header = (label, column, extra) => el("th", {
+        class: "sortable" + (extra || "") + (sorted && sorted.column === column ? (sorted.desc ? " desc" : " asc") : ""),
+        title: "sort by " + label, onclick: () => sortBy(column) }, label);
+      table = el("table", { class: "data diff", id: "differences-table" },
+        el("thead", {},
+          el("tr", { class: "band" }, el("th", {}, ""), sections.map((section) => el("th", { colspan: section.rows.length }, section.title))),
+          el("tr", {}, header("run", -1), columns.map((c, k) => header(c.row.label, k, c.row.same ? " same" : "")))),
+        el("tbody", {}, rowOrder(runs, columns).map((i) => el("tr", {}, el("th", { scope: "row" }, runHeader(runs[i])),
+          columns.map((c) => cell(c.row, i, c.best))))));
     }
-    if (data.table_left_out) parts.push(el("p", { class: "muted" }, "The table shows the first " + runs.length +
+    const notes = data.sections.filter((section) => section.hidden || section.note).map((section) => el("p", { class: "muted" },
+      section.hidden ? section.hidden + " " + section.noun + (section.rows.length ? " identical" : " all identical") +
+                       (data.everything ? "" : " (tick “also what is the same” to see them)") : "",
+      section.hidden && section.note ? "; " : "", section.note || ""));
+    if (data.table_left_out) notes.push(el("p", { class: "muted" }, "The table shows the first " + runs.length +
       " runs; " + data.table_left_out + " more are in the sweep views."));
-    box.replaceChildren(...parts.filter(Boolean));
+    box.replaceChildren(...[table ? el("div", { class: "scroll" }, table) : el("p", { class: "muted" },
+      "These runs differ in nothing recorded."), ...notes]);
   }
 
   // -- loading ------------------------------------------------------------------------------
@@ -275,7 +315,7 @@
     $("sweep-metric").addEventListener("change", () => { drawParallel(); drawScatter(); });
     $("scatter-param").addEventListener("change", drawScatter);
     $("scatter-colour").addEventListener("change", drawScatter);
-    $("table-swap").addEventListener("click", () => { state.runsAsColumns = !state.runsAsColumns; drawTable(); });
+    $("table-swap").addEventListener("click", () => { state.runsAsColumns = !state.runsAsColumns; state.sort = null; drawTable(); });
     $("table-all").addEventListener("change", async (event) => {
       const keep = state.data;
       if (await load(event.target.checked)) { keep.sections = state.data.sections; keep.everything = state.data.everything; }

@@ -5,6 +5,7 @@
   const { el, getJSON, notice } = window.provinstr;
   const request = JSON.parse(document.getElementById("graph-request").textContent);
   const $ = (id) => document.getElementById(id);
+  const present = (...items) => items.filter((item) => item !== null && item !== undefined && item !== false);
   const view = $("graph-view"), canvas = $("graph-canvas"), panel = $("node-panel");
   const state = { data: null, expanded: new Set(request.expand || []), selected: null, svg: null, base: null,
                   box: null, edges: [] };
@@ -81,16 +82,19 @@
   const firstLines = (info) => info.label.split("\n").slice(0, 2).join(" · ");
 
   // -- pan and zoom (the picture is Graphviz's; only its viewBox moves) -----------------------
-  function setBox(box) {
-    state.box = box;
-    state.svg.setAttribute("viewBox", [box.x, box.y, box.w, box.h].join(" "));
+  // The box always has the view's proportions, so a point in the picture stays where the pointer put it.
+  function setBox(x, y, w, h) {
+    const aspect = view.clientWidth / Math.max(1, view.clientHeight);
+    if (w / h < aspect) { const wider = h * aspect; x -= (wider - w) / 2; w = wider; }
+    else { const taller = w / aspect; y -= (taller - h) / 2; h = taller; }
+    state.box = { x, y, w, h };
+    state.svg.setAttribute("viewBox", [x, y, w, h].join(" "));
   }
 
   function fit() {
     if (!state.base) return;
-    const margin = 0.03;
-    const b = state.base;
-    setBox({ x: b.x - b.w * margin, y: b.y - b.h * margin, w: b.w * (1 + 2 * margin), h: b.h * (1 + 2 * margin) });
+    const b = state.base, margin = 0.03;
+    setBox(b.x - b.w * margin, b.y - b.h * margin, b.w * (1 + 2 * margin), b.h * (1 + 2 * margin));
   }
 
   // The picture's coordinates of a point on the screen.
@@ -105,18 +109,18 @@
     const rect = view.getBoundingClientRect();
     const at = toPicture(clientX ?? rect.left + rect.width / 2, clientY ?? rect.top + rect.height / 2);
     const box = state.box;
-    const w = Math.min(Math.max(box.w * factor, state.base.w / 200), state.base.w * 8);
+    const w = Math.min(Math.max(box.w * factor, 40), Math.max(state.base.w, state.base.h) * 4);
     const scale = w / box.w;
-    setBox({ x: at.x - (at.x - box.x) * scale, y: at.y - (at.y - box.y) * scale, w, h: box.h * scale });
+    setBox(at.x - (at.x - box.x) * scale, at.y - (at.y - box.y) * scale, w, box.h * scale);
   }
 
-  // Put a node in the middle of the view without changing the zoom (after an expansion moved it).
+  // Show a node in the middle at a readable size (about one screen pixel per point), or the whole
+  // picture when that is smaller.
   function centreOn(element) {
-    const rect = element.getBoundingClientRect(), box = state.box;
+    const rect = element.getBoundingClientRect();
     const centre = toPicture(rect.left + rect.width / 2, rect.top + rect.height / 2);
-    const wanted = Math.min(box.w, state.base.w * 1.06);
-    const scale = wanted / box.w;
-    setBox({ x: centre.x - wanted / 2, y: centre.y - (box.h * scale) / 2, w: wanted, h: box.h * scale });
+    const w = Math.min(view.clientWidth, state.base.w * 1.06), h = Math.min(view.clientHeight, state.base.h * 1.06);
+    setBox(centre.x - w / 2, centre.y - h / 2, w, h);
   }
 
   view.addEventListener("wheel", (event) => {
@@ -138,7 +142,7 @@
     drag.moved = true;
     view.classList.add("dragging");
     const perPixel = 1 / state.svg.getScreenCTM().a;
-    setBox({ x: drag.box.x - dx * perPixel, y: drag.box.y - dy * perPixel, w: drag.box.w, h: drag.box.h });
+    setBox(drag.box.x - dx * perPixel, drag.box.y - dy * perPixel, drag.box.w, drag.box.h);
   });
   function endDrag(event) {
     if (!drag) return;
@@ -154,6 +158,7 @@
   $("zoom-in").addEventListener("click", () => zoom(1 / 1.4));
   $("zoom-out").addEventListener("click", () => zoom(1.4));
   $("zoom-fit").addEventListener("click", fit);
+  window.addEventListener("resize", () => { if (state.box) setBox(state.box.x, state.box.y, state.box.w, state.box.h); });
   $("collapse-all").addEventListener("click", () => { state.expanded.clear(); state.selected = null; load(); });
 
   // -- selecting, expanding, collapsing -------------------------------------------------------
@@ -197,6 +202,7 @@
   // -- the side panel ---------------------------------------------------------------------------
   function showHelp() {
     panel.querySelectorAll(".node-info").forEach((n) => n.remove());
+    $("node-help").hidden = false;
   }
 
   function sparqlLink(query) {
@@ -208,19 +214,24 @@
     return el("a", { href: "#", onclick: (event) => { event.preventDefault(); select(id, true); } }, text);
   }
 
+  function linkText(link) {
+    return link.more ? el("span", { class: "muted" }, "… and " + link.more + " more") : linkTo(link.id, link.text);
+  }
+
   function showNode(id) {
     const info = state.data.nodes[id];
     showHelp();
+    $("node-help").hidden = true;
     const box = el("div", { class: "node-info", "data-node": id });
     if (info.kind === "group") {
-      box.append(
+      box.append(...present(
         el("h2", {}, "Group of " + info.size + " " + (info.what === "metric" ? "epochs" : info.what)),
         el("div", { class: "label" }, info.label),
         el("p", { class: "muted" }, "of " + info.owner),
         el("div", { class: "actions" },
            el("button", { class: "primary", type: "button", onclick: () => expand(id) }, "Expand"), sparqlLink(info.sparql)),
         el("ul", { class: "preview" }, info.preview.map((line) => el("li", {}, line))),
-        info.more ? el("p", { class: "muted" }, "… and " + info.more + " more") : null);
+        info.more ? el("p", { class: "muted" }, "… and " + info.more + " more") : null));
     } else {
       const actions = el("div", { class: "actions" }, sparqlLink(info.sparql));
       if (info.run) actions.append(el("a", { class: "button", href: "/run/" + encodeURIComponent(info.run) }, "Run page"));
@@ -229,16 +240,16 @@
       }
       const rows = info.properties.map(([name, values]) => el("tr", {}, el("th", {}, name), el("td", {}, values.join(", "))));
       const out = info.links.filter((l) => l.direction === "out"), incoming = info.links.filter((l) => l.direction === "in");
-      box.append(
+      box.append(...present(
         el("h2", {}, info.classes.join(", ") || info.kind),
         el("div", { class: "label" }, info.label),
         el("div", { class: "iri" }, info.iri),
         actions,
         rows.length ? el("table", { class: "kv" }, el("tbody", {}, rows)) : null,
         out.length ? el("h3", {}, "links to") : null,
-        out.length ? el("ul", { class: "links" }, out.map((l) => el("li", {}, el("span", { class: "tag" }, l.predicate), " ", linkTo(l.id, l.text)))) : null,
+        out.length ? el("ul", { class: "links" }, out.map((l) => el("li", {}, el("span", { class: "tag" }, l.predicate), " ", linkText(l)))) : null,
         incoming.length ? el("h3", {}, "linked from") : null,
-        incoming.length ? el("ul", { class: "links" }, incoming.map((l) => el("li", {}, linkTo(l.id, l.text), " ", el("span", { class: "tag" }, l.predicate)))) : null);
+        incoming.length ? el("ul", { class: "links" }, incoming.map((l) => el("li", {}, linkText(l), " ", el("span", { class: "tag" }, l.predicate)))) : null));
     }
     panel.append(box);
   }

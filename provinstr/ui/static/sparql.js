@@ -58,9 +58,10 @@
     document.querySelectorAll("button.named").forEach((b) => b.classList.toggle("active", b.dataset.name === query.name));
     const box = $("named-params");
     box.hidden = false;
-    box.replaceChildren(el("strong", {}, query.name), ...query.parameters.map((p) => paramInput(p, values[p.name])),
+    box.replaceChildren(...[el("strong", {}, query.name), ...query.parameters.map((p) => paramInput(p, values[p.name])),
       query.parameters.length ? null : el("span", { class: "muted" }, "no parameters"),
-      el("span", { class: "edited", id: "named-edited", hidden: true }, "edited: runs as written, the parameters no longer apply"));
+      el("span", { class: "edited", id: "named-edited", hidden: true }, "edited: runs as written, the parameters no longer apply")]
+      .filter(Boolean));
     box.querySelectorAll("input").forEach((input) => input.addEventListener("keydown", (event) => {
       if (event.key === "Enter") { event.preventDefault(); run(); }
     }));
@@ -165,11 +166,11 @@
       return;
     }
     const shown = answer.rows.length;
-    meta.replaceChildren(
+    meta.replaceChildren(...[
       el("strong", { id: "row-count" }, answer.total.toLocaleString() + (answer.total === 1 ? " row" : " rows")),
       shown < answer.total ? el("span", { class: "muted" }, "showing the first " + shown.toLocaleString() + "; the downloads hold every row") : null,
       el("span", { class: "muted" }, "· " + time),
-      answer.named ? el("span", { class: "muted" }, "· named query " + answer.named) : null);
+      answer.named ? el("span", { class: "muted" }, "· named query " + answer.named) : null].filter(Boolean));
     if (!answer.total) {
       box.replaceChildren(el("p", { class: "muted" }, "No answers. (Names are case-sensitive; metrics are per epoch: pi:epoch counts from 0.)"));
       return;
