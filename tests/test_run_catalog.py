@@ -195,7 +195,7 @@ def test_a_deleted_truncated_or_older_catalog_is_rebuilt_with_the_same_listing(s
     catalog.write_bytes(b"not a database at all" * 100)
     assert listing() == expected
     with sqlite3.connect(catalog) as db:  # an older catalog: different version, stale entries
-        db.execute("UPDATE runs SET entry = '{}'")
+        db.execute("UPDATE runs SET details = '{}', status = NULL")
         db.execute("PRAGMA user_version = 0")
     assert listing() == expected
 

@@ -103,6 +103,51 @@ class RunInfo:
         return plot.figure([self], names)
 
 
+_UNREAD: Any = object()  # a _CatalogRunInfo value not decoded yet
+
+
+def _decoded(name: str) -> property:
+    """A RunInfo field a _CatalogRunInfo decodes from its catalog entry on first use."""
+
+    def get(self) -> Any:
+        value = self.__dict__[name]
+        if value is _UNREAD:
+            self._decode()
+            value = self.__dict__[name]
+        return value
+
+    def put(self, value: Any) -> None:
+        self.__dict__[name] = value
+
+    return property(get, put)
+
+
+class _CatalogRunInfo(RunInfo):
+    """A RunInfo from the run catalog whose hyperparameters and metric values are decoded on first use:
+    listing 10,000 runs reads none of them."""
+
+    params = _decoded("params")
+    final = _decoded("final")
+    best = _decoded("best")
+
+    def __init__(self, entry: CatalogEntry, **fields: Any) -> None:
+        self.__dict__["_entry"] = entry
+        super().__init__(**fields)
+
+    def _decode(self) -> None:
+        from provinstr.analysis.facts import NOT_SCORED, higher_is_better
+
+        metrics = self._entry.metrics
+        if self.__dict__["params"] is _UNREAD:
+            self.__dict__["params"] = dict(self._entry.hyperparameters)
+        if self.__dict__["final"] is _UNREAD:
+            self.__dict__["final"] = {name: m["final"] for name, m in metrics.items()}
+        if self.__dict__["best"] is _UNREAD:
+            best = {name: m["max"] if higher_is_better(name) else m["min"]
+                    for name, m in metrics.items() if name not in NOT_SCORED}
+            self.__dict__["best"] = {name: value for name, value in best.items() if value is not None}
+
+
 class Store:
     """A provinstr store opened for reading: `open_store(path_or_url)`."""
 
@@ -156,18 +201,13 @@ class Store:
 
     def _info(self, entry: CatalogEntry) -> RunInfo:
         """A catalog entry as a RunInfo: its status, a running run whose process is gone 'interrupted'."""
-        from provinstr.analysis.facts import NOT_SCORED, higher_is_better
-
         status = entry.status
         if status == "running" and not self.backend.is_live(entry.id):
             status = "interrupted"
-        final = {name: m["final"] for name, m in entry.metrics.items()}
-        best = {name: m["max"] if higher_is_better(name) else m["min"]
-                for name, m in entry.metrics.items() if name not in NOT_SCORED}
-        return RunInfo(id=entry.id, iri=entry.iri, name=entry.name or entry.id[:8], started=entry.started,
-                       ended=entry.ended, status=status, host=entry.host, pid=entry.pid, group=entry.group,
-                       error=entry.error, store=self, params=dict(entry.hyperparameters), final=final,
-                       best={name: value for name, value in best.items() if value is not None})
+        return _CatalogRunInfo(entry, id=entry.id, iri=entry.iri, name=entry.name or entry.id[:8],
+                               started=entry.started, ended=entry.ended, status=status, host=entry.host,
+                               pid=entry.pid, group=entry.group, error=entry.error, store=self,
+                               params=_UNREAD, final=_UNREAD, best=_UNREAD)
 
     def _queried_runs(self) -> list[RunInfo]:
         """A SPARQL server store: the listing facts from three queries over every run (no local catalog)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import gzip
 import json
 import math
@@ -32,7 +33,10 @@ from provinstr.store.results import to_python
 from provinstr.vocab import PI, PROV, RDF, RDFS, RUN_BASE
 
 # Bump when what an entry holds or how it is derived changes: older catalogs are rebuilt.
-CATALOG_VERSION = 1
+# 2: the run facts in columns, hyperparameters and metrics as one JSON text decoded on use.
+CATALOG_VERSION = 2
+# The summary files' own version (what an entry holds); their layout does not follow the table's.
+SUMMARY_VERSION = 1
 CATALOG_FILE = "catalog.sqlite"
 SUMMARIES = "summaries"  # next to runs/: derived, like the catalog and the index
 
@@ -63,9 +67,24 @@ class CatalogEntry:
     pid: int | None = None
     group: str | None = None
     error: str | None = None
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
-    # {metric: {"final": value at the last epoch, "epoch": that epoch, "min": ..., "max": ...}}
-    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # {"hyperparameters": {...}, "metrics": {...}} as JSON: decoded only when asked for (a listing is not)
+    details: str = "{}"
+
+    @functools.cached_property
+    def _decoded(self) -> dict[str, Any]:
+        return json.loads(self.details)
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        return self._decoded.get("hyperparameters", {})
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """{metric: {"final": value at the last epoch, "epoch": that epoch, "min": ..., "max": ...}}"""
+        return self._decoded.get("metrics", {})
+
+
+_FACT_COLUMNS = ("name", "started", "ended", "status", "host", "pid", "grp", "error")
 
 
 class RunCatalog:
@@ -77,14 +96,13 @@ class RunCatalog:
 
     def entries(self) -> list[CatalogEntry]:
         """Every run with a started pi:Run in its log, oldest first, brought up to date with the logs."""
-        files = _logs(self.runs_dir)
+        files = logs.log_stats(self.runs_dir)
         try:
             rows = self._refresh(files)
         except sqlite3.DatabaseError:  # truncated or not a database: the logs are the truth
             self._remove()
             rows = self._refresh(files)
-        found = [_entry(run_id, json.loads(text)) for run_id, text in rows if text]
-        found = [entry for entry in found if entry is not None]
+        found = [_entry(*row) for row in rows if row[2] is not None]
         found.sort(key=lambda e: (e.started, e.id))
         return found
 
@@ -94,7 +112,7 @@ class RunCatalog:
         return len(self.entries())
 
     # -- keeping it current ------------------------------------------------------------
-    def _refresh(self, logs: dict[str, tuple[Path, os.stat_result]]) -> list[tuple[str, str]]:
+    def _refresh(self, logs: dict[str, tuple[Path, os.stat_result]]) -> list[tuple]:
         with self._connect() as db:
             known = {row[0]: row[1:] for row in db.execute("SELECT id, log, size, mtime_ns FROM runs")}
             stale = [run_id for run_id, (path, stat) in logs.items()
@@ -107,7 +125,7 @@ class RunCatalog:
                 for run_id in stale:
                     self._update(db, run_id, *logs[run_id])
                 db.execute("COMMIT")
-            return list(db.execute("SELECT id, entry FROM runs"))
+            return list(db.execute(f"SELECT id, {', '.join(_FACT_COLUMNS)}, details FROM runs"))
 
     def _update(self, db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result) -> None:
         row = db.execute("SELECT log, offset, state, size FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -119,11 +137,7 @@ class RunCatalog:
         if logs.is_compressed(path):
             entry = _sealed_entry(path)
             if entry is not None:  # summarised when it was compressed: no need to parse the log
-                db.execute(
-                    "INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, entry)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, path.name, stat.st_size, stat.st_mtime_ns, entry["size"], "{}", json.dumps(entry["entry"])),
-                )
+                _store(db, run_id, path, stat, entry["size"], {}, entry["entry"])
                 return
         state, offset = None, 0
         if row is not None and row[0] == path.name and row[1] <= stat.st_size and not path.name.endswith(".gz"):
@@ -136,11 +150,7 @@ class RunCatalog:
         summary.add(data[:held])
         committed = summary.state()
         summary.add(data[held:end])
-        db.execute(
-            "INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, entry) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, path.name, stat.st_size, stat.st_mtime_ns, offset + held, json.dumps(committed),
-             json.dumps(summary.entry())),
-        )
+        _store(db, run_id, path, stat, offset + held, committed, summary.entry())
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -152,7 +162,8 @@ class RunCatalog:
                 if db.execute("PRAGMA user_version").fetchone()[0] != CATALOG_VERSION:
                     db.execute("DROP TABLE IF EXISTS runs")  # another version's entries: derive them again
                     db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER,"
-                               " offset INTEGER, state TEXT, entry TEXT)")
+                               " offset INTEGER, state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT,"
+                               " host TEXT, pid INTEGER, grp TEXT, error TEXT, details TEXT)")
                     db.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
                 db.execute("COMMIT")
             yield db
@@ -285,7 +296,7 @@ def seal(packed: Path, data: bytes) -> None:
         return
     summary = RunSummary(RUN_BASE + run_id)
     summary.add(data[: data.rfind(b"\n") + 1])
-    record = {"version": CATALOG_VERSION, "size": len(data), "entry": summary.entry()}
+    record = {"version": SUMMARY_VERSION, "size": len(data), "entry": summary.entry()}
     target = summary_path(packed)
     target.parent.mkdir(exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -297,7 +308,7 @@ def _sealed_entry(packed: Path) -> dict | None:
     """The summary written when `packed` was compressed, if it is of this version and of these bytes."""
     try:
         record = json.loads(summary_path(packed).read_text())
-        if (isinstance(record, dict) and record.get("version") == CATALOG_VERSION
+        if (isinstance(record, dict) and record.get("version") == SUMMARY_VERSION
                 and record.get("size") == logs.uncompressed_size(packed) and "entry" in record):
             return record
     except (OSError, ValueError):
@@ -305,34 +316,34 @@ def _sealed_entry(packed: Path) -> dict | None:
     return None
 
 
-def _entry(run_id: str, data: dict | None) -> CatalogEntry | None:
-    if not data:
-        return None
-    return CatalogEntry(
-        id=run_id,
-        iri=RUN_BASE + run_id,
-        name=data.get("name"),
-        started=_time(data["started"]),
-        ended=_time(data.get("ended")),
-        status=data.get("status") or "running",
-        host=data.get("host"),
-        pid=data.get("pid"),
-        group=data.get("group"),
-        error=data.get("error"),
-        hyperparameters=data.get("hyperparameters", {}),
-        metrics=data.get("metrics", {}),
+def _store(db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result, offset: int, state: dict,
+           entry: dict | None) -> None:
+    """Write one run's row: where its log was read to, how to go on, and its entry (None: no run yet)."""
+    entry = entry or {}
+    facts = [entry.get("group" if column == "grp" else column) for column in _FACT_COLUMNS]
+    details = json.dumps({"hyperparameters": entry.get("hyperparameters", {}), "metrics": entry.get("metrics", {})})
+    db.execute(
+        f"INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, {', '.join(_FACT_COLUMNS)}, details)"
+        f" VALUES ({', '.join('?' * (7 + len(_FACT_COLUMNS)))})",
+        (run_id, path.name, stat.st_size, stat.st_mtime_ns, offset, json.dumps(state), *facts, details),
     )
 
 
-def _logs(runs_dir: Path) -> dict[str, tuple[Path, os.stat_result]]:
-    """{run id: (log, its stat)}: `<id>.nq`, or `<id>.nq.gz` once compressed (the plain one wins)."""
-    found: dict[str, tuple[Path, os.stat_result]] = {}
-    for run_id, path in logs.log_files(runs_dir).items():
-        try:
-            found[run_id] = (path, path.stat())
-        except FileNotFoundError:
-            continue  # compressed or removed meanwhile
-    return found
+def _entry(run_id: str, name: str | None, started: str | None, ended: str | None, status: str | None,
+           host: str | None, pid: int | None, group: str | None, error: str | None, details: str) -> CatalogEntry:
+    return CatalogEntry(
+        id=run_id,
+        iri=RUN_BASE + run_id,
+        name=name,
+        started=_time(started),
+        ended=_time(ended),
+        status=status or "running",
+        host=host,
+        pid=pid,
+        group=group,
+        error=error,
+        details=details,
+    )
 
 
 def _read(path: Path, offset: int) -> bytes:

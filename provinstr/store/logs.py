@@ -22,7 +22,7 @@ FINAL_STATUSES = (b'"completed"', b'"failed"', b'"interrupted"')
 GZIP_LEVEL = 6
 
 
-def run_id_of(path: Path) -> str | None:
+def run_id_of(path: "Path | os.DirEntry") -> str | None:
     """The run id a log file name stands for (None for other files)."""
     name = path.name
     if name.startswith("."):
@@ -34,16 +34,33 @@ def run_id_of(path: Path) -> str | None:
 
 
 def log_files(runs_dir: Path) -> dict[str, Path]:
-    """Run id -> the file holding its log (the plain one while both exist)."""
-    found: dict[str, Path] = {}
+    """Run id -> the file holding its log (the plain one while both exist), in run id order."""
+    return {run_id: Path(entry.path) for run_id, entry in _log_entries(runs_dir).items()}
+
+
+def log_stats(runs_dir: Path) -> dict[str, tuple[Path, os.stat_result]]:
+    """Run id -> (the file holding its log, its stat); a log removed meanwhile is left out."""
+    found: dict[str, tuple[Path, os.stat_result]] = {}
+    for run_id, entry in _log_entries(runs_dir).items():
+        try:
+            found[run_id] = (Path(entry.path), entry.stat())
+        except FileNotFoundError:
+            continue  # compressed or removed meanwhile
+    return found
+
+
+def _log_entries(runs_dir: Path) -> dict[str, os.DirEntry]:
+    # os.scandir and plain names: a store of 10,000 runs is listed in milliseconds
+    found: dict[str, os.DirEntry] = {}
     try:
-        entries = sorted(runs_dir.iterdir())
+        with os.scandir(runs_dir) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
     except FileNotFoundError:
         return found
-    for path in entries:
-        run_id = run_id_of(path)
-        if run_id is not None and (run_id not in found or path.name.endswith(PLAIN)):
-            found[run_id] = path
+    for entry in entries:
+        run_id = run_id_of(entry)
+        if run_id is not None and (run_id not in found or entry.name.endswith(PLAIN)):
+            found[run_id] = entry
     return found
 
 
