@@ -205,24 +205,29 @@ def short_section(short: dict) -> list[str]:
 
 
 def scale_section(scale: dict) -> list[str]:
-    lines = ["## 3. Scale: query latency", "", f"Command: `{scale['command']}`. Each command is a new process "
-             "(`python -m provinstr ... --store S`), as a user runs it; 'first' is the first call after the runs "
-             "were written (it brings the index up to date), 'warm' the median of the next calls. "
-             f"`provinstr runs` on an empty store (the CLI's start-up): median "
-             f"{statistics.median(scale['empty_store_runs_s']):.2f} s.", "",
-             "| runs | store (MB of logs) | write (runs/s) | command | first (s) | warm (s) |", "|---|---|---|---|---|---|"]
-    for row in scale["rows"]:
-        lines.append(f"| {row['runs']} | {row['store_mb']:.1f} | | {row['command']} | {row['first_s']:.2f} | "
-                     f"{row['warm_s']:.2f} |" + (" error |" if "error" in row else ""))
-    sizes = sorted({row["runs"] for row in scale["rows"]})
-    written, previous = {}, 0
-    for size in sizes:
-        row = next(r for r in scale["rows"] if r["runs"] == size)
-        written[size] = (size - previous) / row["write_s"]
-        previous = size
-    lines = [line if "| |" not in line else line.replace("| |", f"| {written[int(line.split('|')[1])]:.1f} |", 1)
-             for line in lines]
-    lines.append("")
+    from benchlib.scale_report import check_lines, ratio_table, server_table, size_table
+
+    if "sizes" not in scale:
+        return ["## 3. Scale", "", "results/scale.json is from an older bench/scale.py: run it again.", ""]
+    startup = scale.get("startup", {})
+    lines = ["## 3. Scale: provinstr and MLflow side by side", "",
+             f"Command: `{scale['command']}`; commit {scale['machine'].get('commit')}. Each question is asked as a "
+             "user asks it (a new process: `python -m provinstr ...`, a `python -c` script importing mlflow; "
+             "'first' is the first call after the runs were written, the other figures medians of the later "
+             "calls) and in-process (provinstr.open_store / MlflowClient); see bench/scale.py and "
+             "bench/benchlib/questions.py for what each system is asked."]
+    if startup:
+        lines[-1] += (f" Start-up: `provinstr runs` on an empty store "
+                      f"{statistics.median(startup['provinstr_runs_empty_s']):.2f} s, `python -c 'import mlflow'` "
+                      f"{statistics.median(startup['mlflow_import_s']):.2f} s.")
+    lines += ["", ratio_table(scale["sizes"]), ""]
+    for size in scale["sizes"]:
+        lines += [size_table(size), ""]
+    if any(size.get("server") for size in scale["sizes"]):
+        lines += [server_table(scale["sizes"]), ""]
+    lines += ["Targets:", "", "```", *check_lines(scale["sizes"]), "```", ""]
+    if scale.get("stopped"):
+        lines += [f"Stopped early: {scale['stopped']}.", ""]
     return lines
 
 
