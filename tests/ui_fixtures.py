@@ -30,7 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 URL_LINE = re.compile(r"provinstr ui: (http://\S+)")
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3", "PROVINSTR_STRICT": "1", "PYTHONUNBUFFERED": "1"}
 
-__all__ = ["UIServer", "UIStore", "capture", "start_ui_server", "wait_for"]
+__all__ = ["HTTPAnswer", "UIServer", "UIStore", "capture", "http", "start_ui_server", "wait_for"]
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -201,6 +201,42 @@ def wait_for(condition, timeout: float = 30, interval: float = 0.1, message: str
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {message}")
+
+
+@dataclass
+class HTTPAnswer:
+    status: int
+    headers: dict
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        import json
+
+        return json.loads(self.body)
+
+
+def http(url: str, method: str = "GET", headers: dict | None = None, body: bytes | str | None = None,
+         follow: bool = False) -> HTTPAnswer:
+    """One plain HTTP request (no browser), redirects not followed unless `follow`; any status is an answer."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    data = body.encode() if isinstance(body, str) else body
+    # http.client sends the path as given: what a hand-made attack would send, no browser normalising it
+    connection.request(method, target, body=data, headers=headers or {})
+    answer = connection.getresponse()
+    result = HTTPAnswer(answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read())
+    connection.close()
+    if follow and result.status in (301, 302, 303, 307, 308):
+        return http(f"{parts.scheme}://{parts.netloc}{result.headers['location']}", method, headers, body)
+    return result
 
 
 def free_port() -> int:

@@ -83,6 +83,7 @@
       xaxis: { title: { text: "epoch" }, gridcolor: "#e4e7eb", zeroline: false, rangemode: "tozero" },
       yaxis: { type: log ? "log" : "linear", gridcolor: "#e4e7eb", zeroline: false, exponentformat: "e" },
       shapes: marks.shapes, annotations: marks.annotations, uirevision: "keep",
+      hoverdistance: -1,  // anywhere over the plot shows the nearest epoch's values
     });
     if (secondary) layout.yaxis2 = { overlaying: "y", side: "right", type: log ? "log" : "linear", showgrid: false,
                                      title: { text: chosen.filter((n) => curves.unscored.includes(n)).join(", ") } };

@@ -108,7 +108,8 @@
     const head = el("tr", {}, el("th", { class: "check" }, all),
       FIXED.map(([key, label]) => header(key, label)),
       cols.params.map((n) => header("param." + n, n, "param")),
-      cols.final.map((n) => header("final." + n, n, "metric")));
+      // a metric named like a hyperparameter (PyTorch's lr) is headed final.NAME, as provinstr runs heads it
+      cols.final.map((n) => header("final." + n, data.columns.params.includes(n) ? "final." + n : n, "metric")));
     $("runs").tHead.replaceChildren(head);
     const rows = data.rows.map((r) => {
       const box = el("input", { type: "checkbox", class: "select", value: r.id, title: "select for comparison" });
