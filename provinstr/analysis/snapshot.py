@@ -53,11 +53,19 @@ class Snapshot:
         self.location = store.location
         iris = [run.iri for run in runs]
         self.backend = _MemoryBackend(store.location, _quads(store, iris), iris)
-        self.runs = [dataclasses.replace(run, store=self) for run in runs]
+        self.runs = [_copy(run, self) for run in runs]
 
     def query(self, sparql: str, run: "RunInfo | None" = None) -> QueryResult:
         """Answer SPARQL over the copied runs, or over one of them."""
         return self.backend.query(sparql, graphs=None if run is None else [run.iri])
+
+
+def _copy(run: "RunInfo", store: "Snapshot") -> "RunInfo":
+    """The run as a plain RunInfo asking the copy (whatever RunInfo subclass the store listed it as)."""
+    from provinstr.analysis.store import RunInfo
+
+    fields = {field.name: getattr(run, field.name) for field in dataclasses.fields(RunInfo)}
+    return RunInfo(**{**fields, "store": store})
 
 
 def _quads(store: "Store", iris: list[str]) -> list[ox.Quad]:

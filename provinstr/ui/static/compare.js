@@ -190,7 +190,7 @@
         ? "Parallel coordinates and the scatter need three runs or more: open a group, or select more runs."
         : !names.length ? "These runs share every hyperparameter: nothing to plot against."
                         : "These runs have no final metrics to plot against."));
-      return;
+      return false;
     }
     card.hidden = false;
     const preferred = ["final:val_loss", "final:loss"].find((v) => choices.some((c) => c[0] === v)) || choices[0][0];
@@ -203,6 +203,10 @@
       const id = event.points && event.points[0] && event.points[0].customdata;
       if (id) location.href = "/run/" + encodeURIComponent(id);
     });
+    $("sweep-metric").addEventListener("change", () => { drawParallel(); drawScatter(); });
+    $("scatter-param").addEventListener("change", drawScatter);
+    $("scatter-colour").addEventListener("change", drawScatter);
+    return true;
   }
 
   // -- the table of what differs ------------------------------------------------------------
@@ -210,6 +214,7 @@
   function bestOf(row) {
     const match = /^(.*) (final|best)$/.exec(row.label) || /^test (.*)$/.exec(row.label);
     if (!match || row.same) return new Set();
+    if (match[2] && !(match[1] in state.data.sweep.best)) return new Set();  // a learning rate or a timing: no "best"
     const numbers = row.values.map((v) => parseFloat(String(v)));
     const known = numbers.filter(Number.isFinite);
     if (known.length < 2) return new Set();
@@ -312,9 +317,6 @@
     drawTable();
     $("curve-metric").addEventListener("change", drawCurves);
     $("curve-log").addEventListener("change", drawCurves);
-    $("sweep-metric").addEventListener("change", () => { drawParallel(); drawScatter(); });
-    $("scatter-param").addEventListener("change", drawScatter);
-    $("scatter-colour").addEventListener("change", drawScatter);
     $("table-swap").addEventListener("click", () => { state.runsAsColumns = !state.runsAsColumns; state.sort = null; drawTable(); });
     $("table-all").addEventListener("change", async (event) => {
       const keep = state.data;
