@@ -1,5 +1,6 @@
 """Fixtures for the compare, graph and SPARQL page tests: a 36-run sweep shaped like the seed paper's grid
-(K × L × learning rate × optimizer), recorded through provinstr's API, and a ui server over it."""
+(K × L × learning rate × optimizer) and one long training (LONG_EPOCHS epochs), recorded through provinstr's
+API, and a ui server over them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from analysis_runs import start_training
+from analysis_runs import start_training, write_run
 from ui_fixtures import start_ui_server
 
 import provinstr
@@ -17,6 +18,7 @@ import provinstr
 GRID = {"K": (12, 16, 24), "L": (4, 8, 16), "learning_rate": (0.001, 0.02), "optimizer": ("adam", "sgd")}
 GRID_GROUP = "denseed-grid"
 GRID_EPOCHS = 6
+LONG_EPOCHS = 400  # more epochs than the graph page draws of an expanded group at once
 
 
 @dataclass
@@ -26,6 +28,7 @@ class GridStore:
     path: Path
     runs: dict[tuple, str] = field(default_factory=dict)
     group: str = GRID_GROUP
+    long: str = ""  # the id of a run of LONG_EPOCHS epochs, in no group
 
 
 def grid_loss(K: int, L: int, learning_rate: float, optimizer: str, epoch: int) -> float:
@@ -55,7 +58,8 @@ def write_grid(store: Path, group: str = GRID_GROUP) -> dict[tuple, str]:
 @pytest.fixture(scope="session")
 def grid_store(tmp_path_factory) -> GridStore:
     folder = tmp_path_factory.mktemp("grid-store") / ".provinstr"
-    return GridStore(folder, write_grid(folder))
+    runs = write_grid(folder)
+    return GridStore(folder, runs, long=write_run(folder, name="long.py", epochs=LONG_EPOCHS, adaptations=()))
 
 
 @pytest.fixture(scope="session")

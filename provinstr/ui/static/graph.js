@@ -52,11 +52,11 @@
       }
     });
     const byId = state.data.nodes;
-    state.edges = [];
     svg.querySelectorAll("g.edge").forEach((edge) => {
       const title = edge.querySelector("title");
       const [from, to] = (title ? title.textContent : "").split("->");
-      state.edges.push({ element: edge, from, to });
+      edge.dataset.from = from;
+      edge.dataset.to = to;
       if (title && byId[from] && byId[to]) {
         const label = edge.querySelector("text");
         title.textContent = firstLines(byId[from]) + " —" + (label ? label.textContent : "") + "→ " + firstLines(byId[to]);
@@ -66,6 +66,7 @@
       const title = node.querySelector("title");
       const info = byId[node.id];
       if (title && info) title.textContent = info.kind === "group" ? firstLines(info) + " — click to expand" : firstLines(info);
+      if (info) node.classList.add("kind-" + info.kind, ...(info.kind === "group" ? ["group"] : []));  // older Graphviz drops DOT's class
     });
     const [x, y, w, h] = (svg.getAttribute("viewBox") || "0 0 100 100").split(/[\s,]+/).map(Number);
     state.base = { x, y, w, h };
@@ -76,6 +77,8 @@
     canvas.replaceChildren(adopted);
     view.hidden = false;
     state.svg = adopted;
+    state.edges = Array.from(adopted.querySelectorAll("g.edge"), (edge) => ({ element: edge, from: edge.dataset.from,
+                                                                            to: edge.dataset.to }));
     fit();
   }
 
