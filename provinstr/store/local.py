@@ -216,16 +216,25 @@ class LocalStore:
         core and lets go of the GIL), each taking whole logs.
         """
         offsets = self._state["runs"]
-        tails = []
-        for run_id, log in logs.log_files(self.runs_dir).items():
+        # {id: [bytes on disk, mtime_ns]} of each log as last read whole: an unchanged log is not opened
+        seen = self._state.setdefault("seen", {})
+        tails, newly_seen = [], False
+        for run_id, (log, stat) in logs.log_stats(self.runs_dir).items():
+            if seen.get(run_id) == [stat.st_size, stat.st_mtime_ns] and run_id in offsets:
+                continue
             start = offsets.get(run_id, 0)
             try:
                 size = logs.uncompressed_size(log)
             except (FileNotFoundError, OSError, ValueError):
                 continue
             if size > start:
-                tails.append(_Tail(run_id, log, start, max(size - start, 0)))
+                tails.append(_Tail(run_id, log, start, max(size - start, 0), stat))
+            elif size == start:
+                seen[run_id] = [stat.st_size, stat.st_mtime_ns]
+                newly_seen = True
         if not tails:
+            if newly_seen:
+                self._write_state()
             return
         total = sum(tail.size for tail in tails)
         workers = min(PARALLEL_LOADS, len(tails), max(1, total // PARALLEL_MIN_BYTES))
@@ -244,6 +253,10 @@ class LocalStore:
         store.flush()
         for tail in tails:
             offsets[tail.run_id] = tail.end
+            if tail.end == tail.start + tail.size:  # read to the end: skipped until the file changes
+                seen[tail.run_id] = [tail.stat.st_size, tail.stat.st_mtime_ns]
+            else:
+                seen.pop(tail.run_id, None)
         self._write_state()
 
     # The index's own record: which format built it and how far each run's log is in it.
@@ -411,8 +424,8 @@ def _open_locked(path: Path):
 class _Tail:
     """The part of one run's log not in the index yet: from `start` (uncompressed bytes) to `end`."""
 
-    def __init__(self, run_id: str, log: Path, start: int, size: int) -> None:
-        self.run_id, self.log, self.start, self.size = run_id, log, start, size
+    def __init__(self, run_id: str, log: Path, start: int, size: int, stat: os.stat_result) -> None:
+        self.run_id, self.log, self.start, self.size, self.stat = run_id, log, start, size, stat
         self.end = start  # moves on as whole lines are read
 
 
