@@ -76,7 +76,8 @@ async def compare_page(request: Request):
             '<p class="muted">No run here belongs to a group yet (<code>provinstr run --group NAME ...</code>).</p>'
         return page(request, "Compare", _CHOOSER.format(css=css, groups=listing), active="compare")
     runs = await read(request, resolve, refs, group)  # an unknown id: the app's "No such run" page
-    title = f"Group {group}: {len(runs)} run{'s' if len(runs) != 1 else ''}" if group else f"{len(runs)} runs compared"
+    count = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    title = f"Group {group}: {count}" if group else f"{count} compared"
     body = _BODY.format(css=css, title=html.escape(title)) + embed("compare-request", {"runs": refs, "group": group})
     return page(request, title, body, scripts=("compare.js",), plotly=True, active="compare")
 
