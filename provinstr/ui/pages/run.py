@@ -8,7 +8,7 @@ import html
 from starlette.requests import Request
 from starlette.routing import Route
 
-from provinstr.ui import run_facts
+from provinstr.ui import recent
 from provinstr.ui.context import read, settings
 from provinstr.ui.jsonable import JSON, embed
 from provinstr.ui.layout import page
@@ -17,12 +17,21 @@ __all__ = ["ROUTES"]
 
 
 def _summary(store, ref: str) -> dict:
-    info = store.run(ref)
+    from provinstr.analysis.snapshot import snapshot
+    from provinstr.ui import run_facts  # imported on first use: `provinstr ui` starts sooner
+
+    # a dozen questions: asked of an in-memory copy of the run, not of the index a dozen times
+    [info] = snapshot(store, [recent.find(store, ref)]).runs
     return {**run_facts.summary(info), "curves": run_facts.curves(info)}
 
 
 def _curves(store, ref: str, since: int) -> dict:
-    return run_facts.curves(store.run(ref), since)
+    from provinstr.analysis.snapshot import snapshot
+    from provinstr.ui import run_facts
+
+    # polled twice a second: one reading of the index (a copy of the run), not one per question
+    [info] = snapshot(store, [recent.find(store, ref)]).runs
+    return run_facts.curves(info, since)
 
 
 def _since(request: Request) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
+from provinstr.ui import recent
 from provinstr.ui.context import read
 from provinstr.ui.jsonable import JSON, embed
 from provinstr.ui.layout import page
@@ -21,6 +22,7 @@ PAGE_SIZES = (50, 100, 250, 500)
 DEFAULT_SORT = "-start"  # newest first, as trackers show them
 SUGGESTED_PARAMS = 8
 SUGGESTED_METRICS = 6
+SAMPLE = 500
 # The knobs people look for first, when a sweep did not vary them.
 _USUAL = ("learning_rate", "lr", "optimizer", "epochs", "batch_size", "momentum", "weight_decay", "K", "L", "C")
 
@@ -57,7 +59,7 @@ def listing(store, asked: Listing) -> dict[str, Any]:
     """The page of runs `asked` names, with the columns the filtered runs have and counts by status."""
     from provinstr.analysis.selection import field_names, select
 
-    everything = store.runs()
+    everything = recent.runs(store)
     chosen = select(everything, where=asked.where, sort=asked.sort, group=asked.group, status=asked.status)
     if asked.text:
         chosen = [i for i in chosen if asked.text in f"{i.name}\0{i.id}\0{i.group or ''}".lower()]
@@ -88,7 +90,11 @@ def _row(info) -> dict[str, Any]:
 
 def _suggested_params(infos, params: list[str]) -> list[str]:
     """What a sweep varied first (values differ between the runs having them), then the usual knobs,
-    then the most common; a parameter only some runs have counts as varying only among those."""
+    then the most common; a parameter only some runs have counts as varying only among those.
+    Judged on at most SAMPLE runs spread over the listing: a suggestion need not read every run."""
+    step = max(1, len(infos) // SAMPLE)
+    infos = infos[::step]
+
     def key(name: str) -> tuple:
         values = [info.params[name] for info in infos if name in info.params]
         distinct = len({json.dumps(v, sort_keys=True, default=str) for v in values})
@@ -102,6 +108,7 @@ def _suggested_metrics(infos, metrics: list[str]) -> list[str]:
     from provinstr.analysis.facts import NOT_SCORED, metric_order
 
     scored = [m for m in metrics if m not in NOT_SCORED]
+    infos = infos[:: max(1, len(infos) // SAMPLE)]
     coverage = {m: sum(1 for info in infos if m in info.final) for m in scored}
     return sorted(scored, key=lambda m: (-coverage[m], metric_order(m)))
 

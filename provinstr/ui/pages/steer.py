@@ -49,7 +49,7 @@ def _values(body) -> dict:
 
 
 def _ask(store, ref: str, values: dict) -> dict:
-    info = store.run(ref)
+    info = store.run(ref)  # never a cached listing: the run must be running now
     if info.status != "running":
         why = "its process is gone" if info.status == "interrupted" else "it has finished"
         raise HTTPException(409, f"cannot steer run {info.id[:12]} ({info.name}): it is {info.status} and {why}")

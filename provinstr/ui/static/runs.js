@@ -110,7 +110,10 @@
       cols.params.map((n) => header("param." + n, n, "param")),
       // a metric named like a hyperparameter (PyTorch's lr) is headed final.NAME, as provinstr runs heads it
       cols.final.map((n) => header("final." + n, data.columns.params.includes(n) ? "final." + n : n, "metric")));
-    $("runs").tHead.replaceChildren(head);
+    const bands = el("tr", { class: "bands" }, el("th", { colspan: 1 + FIXED.length }),
+      cols.params.length ? el("th", { colspan: cols.params.length, class: "band param" }, "hyperparameters") : null,
+      cols.final.length ? el("th", { colspan: cols.final.length, class: "band metric" }, "final metrics") : null);
+    $("runs").tHead.replaceChildren(bands, head);
     const rows = data.rows.map((r) => {
       const box = el("input", { type: "checkbox", class: "select", value: r.id, title: "select for comparison" });
       box.checked = selected.has(r.id);
