@@ -160,3 +160,26 @@ def test_a_reader_killed_mid_catch_up_leaves_a_store_the_next_reader_repairs(sto
             LocalStore(store_dir).reindex()
             expected = answers(store_dir)
         assert got == expected
+
+
+def test_reindex_on_a_terminal_shows_a_progress_bar_and_says_what_it_did(store_dir, tmp_path):
+    import pty
+
+    record(store_dir, 3)
+    leader, follower = pty.openpty()  # stderr is a terminal, as in a user's shell
+    done = subprocess.run([sys.executable, "-m", "provinstr", "reindex", "--store", str(store_dir)],
+                          stdout=subprocess.PIPE, stderr=follower, env={**os.environ, "COLUMNS": "120"}, timeout=120)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert "indexing run logs" in shown.decode(errors="replace")
+    assert done.stdout.decode().startswith(f"reindexed {store_dir}: ") and "from 3 run logs" in done.stdout.decode()

@@ -22,6 +22,7 @@ import math
 import os
 import re
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,6 +30,7 @@ from typing import Any, Iterator
 import pyoxigraph as ox
 
 from provinstr.store import logs
+from provinstr.store.progress import IngestBar
 from provinstr.store.results import to_python
 from provinstr.vocab import PI, PROV, RDF, RDFS, RUN_BASE
 
@@ -38,6 +40,8 @@ CATALOG_VERSION = 2
 # The summary files' own version (what an entry holds); their layout does not follow the table's.
 SUMMARY_VERSION = 1
 CATALOG_FILE = "catalog.sqlite"
+# More new or changed logs than this show a progress bar on a terminal while they are catalogued.
+PROGRESS_ABOVE_RUNS = 200
 SUMMARIES = "summaries"  # next to runs/: derived, like the catalog and the index
 
 _TYPE, _LABEL = str(RDF.type), str(RDFS.label)
@@ -122,8 +126,15 @@ class RunCatalog:
                 db.execute("BEGIN IMMEDIATE")  # one updater at a time; readers keep reading
                 for run_id in gone:
                     db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-                for run_id in stale:
-                    self._update(db, run_id, *logs[run_id])
+                total = sum(logs[run_id][1].st_size for run_id in stale)
+                # A bar only for a backlog that takes seconds: a store catalogued for the first time
+                show = len(stale) >= PROGRESS_ABOVE_RUNS and sys.stderr.isatty()
+                with IngestBar(total, len(stale), title="cataloguing run logs", show=show) as bar:
+                    done = 0
+                    for count, run_id in enumerate(stale, 1):
+                        self._update(db, run_id, *logs[run_id])
+                        done += logs[run_id][1].st_size
+                        bar(done, total, count, len(stale), 0)
                 db.execute("COMMIT")
             return list(db.execute(f"SELECT id, {', '.join(_FACT_COLUMNS)}, details FROM runs"))
 

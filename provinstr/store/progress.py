@@ -51,7 +51,7 @@ class IngestBar:
     def __call__(self, done_bytes: int, total_bytes: int, done_runs: int, total_runs: int, quads: int) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=done_bytes, total=max(total_bytes, 1),
-                             runs=f"{total_runs - done_runs:,} runs left", quads=f"{quads:,} quads")
+                             runs=f"{total_runs - done_runs:,} runs left", quads=f"{quads:,} quads" if quads else "")
 
 
 ProgressFactory = Callable[[int, int], IngestBar]
