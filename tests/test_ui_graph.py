@@ -27,6 +27,8 @@ def graphviz():
 def open_graph(page, server, run_id: str, query: str = "") -> None:
     page.goto(f"{server.base}/graph/{run_id}{query}")
     page.wait_for_function("document.body.dataset.ready === 'graph'")
+    if page.is_visible("#zoom-fit"):  # every node in view, to be clicked (no picture without Graphviz)
+        page.click("#zoom-fit")
 
 
 def redrawn(page, action) -> None:

@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const present = (...items) => items.filter((item) => item !== null && item !== undefined && item !== false);
   const view = $("graph-view"), canvas = $("graph-canvas"), panel = $("node-panel");
+  const READABLE = 0.55;  // screen pixels per point below which Graphviz's 10-point labels are hard to read
   const state = { data: null, expanded: new Set(request.expand || []), selected: null, svg: null, base: null,
                   box: null, edges: [] };
 
@@ -79,7 +80,7 @@
     state.svg = adopted;
     state.edges = Array.from(adopted.querySelectorAll("g.edge"), (edge) => ({ element: edge, from: edge.dataset.from,
                                                                             to: edge.dataset.to }));
-    fit();
+    firstView();
   }
 
   const firstLines = (info) => info.label.split("\n").slice(0, 2).join(" · ");
@@ -91,7 +92,17 @@
     if (w / h < aspect) { const wider = h * aspect; x -= (wider - w) / 2; w = wider; }
     else { const taller = w / aspect; y -= (taller - h) / 2; h = taller; }
     state.box = { x, y, w, h };
+    state.seen = { w: view.clientWidth, h: view.clientHeight };
     state.svg.setAttribute("viewBox", [x, y, w, h].join(" "));
+  }
+
+  // A resized view keeps its centre and its zoom (pixels per point), showing more or less around it.
+  function resized() {
+    if (!state.box || !state.seen || !view.clientWidth || !view.clientHeight) return;
+    const scale = state.seen.w / state.box.w, box = state.box;
+    const cx = box.x + box.w / 2, cy = box.y + box.h / 2;
+    const w = view.clientWidth / scale, h = view.clientHeight / scale;
+    setBox(cx - w / 2, cy - h / 2, w, h);
   }
 
   function fit() {
@@ -117,13 +128,26 @@
     setBox(at.x - (at.x - box.x) * scale, at.y - (at.y - box.y) * scale, w, box.h * scale);
   }
 
-  // Show a node in the middle at a readable size (about one screen pixel per point), or the whole
+  // Show a node in the middle at a readable size (`scale` screen pixels per point), or the whole
   // picture when that is smaller.
-  function centreOn(element) {
+  function centreOn(element, scale) {
     const rect = element.getBoundingClientRect();
     const centre = toPicture(rect.left + rect.width / 2, rect.top + rect.height / 2);
-    const w = Math.min(view.clientWidth, state.base.w * 1.06), h = Math.min(view.clientHeight, state.base.h * 1.06);
+    const w = Math.min(view.clientWidth / (scale || 1), state.base.w * 1.06);
+    const h = Math.min(view.clientHeight / (scale || 1), state.base.h * 1.06);
     setBox(centre.x - w / 2, centre.y - h / 2, w, h);
+  }
+
+  // A first view: the whole picture, unless its labels would be too small to read; then the node with
+  // the most edges (the run's training, usually) at a readable size ("fit" shows everything).
+  function firstView() {
+    fit();
+    if (view.clientWidth / state.box.w >= READABLE) return;
+    const degree = {};
+    for (const edge of state.edges) for (const end of [edge.from, edge.to]) degree[end] = (degree[end] || 0) + 1;
+    const hub = Object.keys(degree).sort((a, b) => degree[b] - degree[a])[0];
+    const element = hub && state.svg.getElementById(hub);
+    if (element) centreOn(element, READABLE * 1.4);
   }
 
   view.addEventListener("wheel", (event) => {
@@ -161,7 +185,7 @@
   $("zoom-in").addEventListener("click", () => zoom(1 / 1.4));
   $("zoom-out").addEventListener("click", () => zoom(1.4));
   $("zoom-fit").addEventListener("click", fit);
-  window.addEventListener("resize", () => { if (state.box) setBox(state.box.x, state.box.y, state.box.w, state.box.h); });
+  window.addEventListener("resize", resized);
   $("collapse-all").addEventListener("click", () => { state.expanded.clear(); state.selected = null; load(); });
 
   // -- selecting, expanding, collapsing -------------------------------------------------------
