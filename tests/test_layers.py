@@ -164,6 +164,8 @@ def test_there_is_one_open_store_and_provinstr_open_store_is_it():
 # What the web ui (provinstr/ui/) may import from provinstr: it reads stores and steers, nothing more.
 UI_MAY_IMPORT = {"provinstr.analysis", "provinstr.config", "provinstr.errors", "provinstr.vocab",
                  "provinstr.capture.steering", "provinstr.ui"}
+# `from provinstr.capture import steering` also names the package, whose __init__ is a docstring
+UI_MAY_NAME = {"provinstr.capture"}
 
 
 def test_the_web_ui_imports_only_analysis_settings_errors_vocabulary_and_steering():
@@ -172,7 +174,8 @@ def test_the_web_ui_imports_only_analysis_settings_errors_vocabulary_and_steerin
         f"{SOURCES[module].relative_to(REPO)}:{line} imports {name}"
         for module in SOURCES if part_of(module) == "ui"
         for name, line in imports(module)
-        if part_of(name) and not any(name == allowed or name.startswith(allowed + ".") for allowed in UI_MAY_IMPORT)
+        if part_of(name) and name not in UI_MAY_NAME
+        and not any(name == allowed or name.startswith(allowed + ".") for allowed in UI_MAY_IMPORT)
     ]
     assert wrong == []
 

@@ -4,6 +4,7 @@ loopback server (no DNS rebinding), and the Origin of a request that changes som
 from __future__ import annotations
 
 import hmac
+import html
 import json
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -89,8 +90,6 @@ async def _welcome(send, scope, path: str, query: str, token: str) -> None:
 
 async def _refuse(send, path: str, status: int, title: str, message: str) -> None:
     """A refusal as JSON under /api/, else as a small HTML page (no shell: the app is not reached)."""
-    import html
-
     if path.startswith("/api/"):
         body, kind = json.dumps({"error": message}).encode(), b"application/json"
     else:

@@ -20,8 +20,8 @@ __all__ = ["ROUTES", "Listing", "listing"]
 
 PAGE_SIZES = (50, 100, 250, 500)
 DEFAULT_SORT = "-start"  # newest first, as trackers show them
-SUGGESTED_PARAMS = 8
-SUGGESTED_METRICS = 6
+SUGGESTED_PARAMS = 6
+SUGGESTED_METRICS = 5
 SAMPLE = 500
 # The knobs people look for first, when a sweep did not vary them.
 _USUAL = ("learning_rate", "lr", "optimizer", "epochs", "batch_size", "momentum", "weight_decay", "K", "L", "C")
@@ -90,17 +90,27 @@ def _row(info) -> dict[str, Any]:
 
 def _suggested_params(infos, params: list[str]) -> list[str]:
     """What a sweep varied first (values differ between the runs having them), then the usual knobs,
-    then the most common; a parameter only some runs have counts as varying only among those.
-    Judged on at most SAMPLE runs spread over the listing: a suggestion need not read every run."""
+    then the most common; a parameter only some runs have counts as varying only among those; text
+    that reads badly in a column (paths, lists) last, and a parameter repeating another's values not at
+    all. Judged on at most SAMPLE runs spread over the listing: a suggestion need not read every run."""
     step = max(1, len(infos) // SAMPLE)
     infos = infos[::step]
 
     def key(name: str) -> tuple:
         values = [info.params[name] for info in infos if name in info.params]
         distinct = len({json.dumps(v, sort_keys=True, default=str) for v in values})
-        return (distinct <= 1, name not in _USUAL, -len(values), _USUAL.index(name) if name in _USUAL else 0, name)
+        # paths, JSON lists and class names tell runs apart but read badly as a column
+        wordy = any(isinstance(v, str) and (len(v) > 16 or "/" in v or v[:1] in "[{") for v in values)
+        return (wordy, distinct <= 1, name not in _USUAL, -len(values),
+                _USUAL.index(name) if name in _USUAL else 0, name)
 
-    return sorted(params, key=key)
+    chosen, seen = [], set()
+    for name in sorted(params, key=key):
+        same = json.dumps([info.params.get(name) for info in infos], default=str)
+        if same not in seen:  # argparse's --lr and Keras's learning_rate: one column says it
+            seen.add(same)
+            chosen.append(name)
+    return chosen
 
 
 def _suggested_metrics(infos, metrics: list[str]) -> list[str]:

@@ -75,7 +75,7 @@
       type: "scatter", mode: curves.epochs.length > 60 ? "lines" : "lines+markers", name,
       x: curves.epochs, y: curves.series[name], yaxis: secondary && curves.unscored.includes(name) ? "y2" : "y",
       line: { color: colourOf(name), width: 2, dash: name.startsWith("val_") ? "dash" : "solid" },
-      marker: { size: 5 }, hovertemplate: "%{y:.6g}<extra>" + name + "</extra>",
+      marker: { size: 5 }, hovertemplate: "%{y:.6g}<extra>" + plotText(name) + "</extra>",
     }));
     const marks = adaptationMarks();
     const layout = P.plotLayout({
@@ -86,6 +86,7 @@
       hoverdistance: -1,  // anywhere over the plot shows the nearest epoch's values
     });
     if (secondary) layout.yaxis2 = { overlaying: "y", side: "right", type: log ? "log" : "linear", showgrid: false,
+                                     tickformat: log ? "" : ".3~g", exponentformat: "e",
                                      title: { text: chosen.filter((n) => curves.unscored.includes(n)).join(", ") } };
     Plotly.react(plot, traces, layout, P.plotConfig);
     $("adaptation-note").textContent = adaptationNote();
@@ -104,6 +105,9 @@
       Array.from(kinds, ([key, epochs]) => key + " at epoch" + (epochs.length > 1 ? "s " : " ") + epochs.join(", ")).join("; ");
   }
 
+  // Plotly reads a few HTML tags in its texts: recorded names and values are shown as text, never as tags
+  function plotText(text) { return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
+
   function adaptationMarks() {
     const shapes = [], annotations = [];
     const byEpoch = new Map();
@@ -117,8 +121,8 @@
       const colour = user ? "#9333ea" : "#ea580c";
       shapes.push({ type: "line", xref: "x", yref: "paper", x0: epoch, x1: epoch, y0: 0, y1: 1,
                     line: { color: colour, width: 1.5, dash: "dot" }, name: "adaptation" });
-      const text = items.map((a) => "epoch " + epoch + ": " + a.name + " " + P.fmt(a.old) + " → " + P.fmt(a.new) +
-                                    " by " + (a.trigger || "?") + (a.agent ? " (" + a.agent + ")" : "")).join("<br>");
+      const text = items.map((a) => plotText("epoch " + epoch + ": " + a.name + " " + P.fmt(a.old) + " → " + P.fmt(a.new) +
+                                    " by " + (a.trigger || "?") + (a.agent ? " (" + a.agent + ")" : ""))).join("<br>");
       annotations.push({ x: epoch, xref: "x", y: 1, yref: "paper", yanchor: "bottom", showarrow: false,
                          text: user ? "✎" : "▼", font: { color: colour, size: 13 }, hovertext: text,
                          captureevents: true, name: "adaptation" });
@@ -131,8 +135,9 @@
     const since = curves.epochs.length ? Math.max(...curves.epochs) : -1;
     // an epoch may be flushed in parts: ask again for the last one we have
     const update = await P.getJSON("/api/run/" + encodeURIComponent(runId) + "/metrics?since=" + (since - 1));
+    const seen = JSON.stringify([curves.epochs.length, curves.adaptations.length, lastValues()]);
     absorb(update, false);
-    draw();
+    if (JSON.stringify([curves.epochs.length, curves.adaptations.length, lastValues()]) !== seen) draw();
     const before = facts.run.status;
     facts.run = update.run;
     header();
@@ -144,6 +149,8 @@
     live();
     return update.run.status === "running";
   }
+
+  function lastValues() { return curves.names.map((n) => (curves.series[n] || []).slice(-1)[0]); }
 
   function live() {
     const running = facts.run.status === "running";
