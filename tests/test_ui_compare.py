@@ -4,10 +4,11 @@ only what differs, and for a sweep the parallel coordinates and the hyperparamet
 from __future__ import annotations
 
 from ui_fixtures import http
-from ui_pages_fixtures import GRID, GRID_EPOCHS, grid_loss, grid_server, grid_store  # noqa: F401 (fixtures)
 
 import provinstr
 from provinstr.analysis import plot
+
+pytest_plugins = ["ui_pages_fixtures"]  # grid_store, grid_server
 
 CURVES = "document.getElementById('curves')"
 PARALLEL = "document.getElementById('parallel')"
@@ -76,8 +77,7 @@ def test_a_grid_sweep_draws_parallel_coordinates_of_every_hyperparameter_to_the_
     assert optimizer["ticktext"] == ["adam", "sgd"] and sorted(set(optimizer["values"])) == [0, 1]  # a categorical axis
     assert dimensions[2]["ticktext"] == ["0.001", "0.02"]
     finals = sorted(round(v, 6) for v in dimensions[4]["values"])
-    expected = sorted(round(grid_loss(K, L, rate, opt, GRID_EPOCHS - 1) * 1.1 + 0.01, 6)
-                      for K in GRID["K"] for L in GRID["L"] for rate in GRID["learning_rate"] for opt in GRID["optimizer"])
+    expected = sorted(grid_store.final("val_loss", config) for config in grid_store.configs())
     assert finals == expected
     assert page.evaluate(f"{PARALLEL}.data[0].line.color.length") == 36
 
@@ -88,8 +88,7 @@ def test_a_grid_sweep_draws_parallel_coordinates_of_every_hyperparameter_to_the_
     scatter = page.evaluate(f"({{x: {SCATTER}.data[0].x, y: {SCATTER}.data[0].y, type: {SCATTER}.layout.xaxis.type}})")
     assert len(scatter["x"]) == 36 and set(scatter["x"]) == {0.001, 0.02} and scatter["type"] == "log"
     best = min(scatter["y"])
-    assert best == min(grid_loss(K, L, r, o, GRID_EPOCHS - 1) for K in GRID["K"] for L in GRID["L"]
-                       for r in GRID["learning_rate"] for o in GRID["optimizer"])
+    assert best == min(grid_store.final("loss", config) for config in grid_store.configs())
     page.select_option("#scatter-param", "optimizer")
     assert page.evaluate(f"{SCATTER}.layout.xaxis.type") == "category"
 
@@ -102,8 +101,7 @@ def test_a_sweeps_table_has_a_row_per_run_and_sorts_by_a_metric(grid_store, grid
     assert headers[:5] == ["run", "K", "L", "learning_rate", "optimizer"] and "val_loss final" in headers
     page.click("#differences-table thead th:text-is('val_loss final')")
     first = page.inner_text(f"{body}:first-child th")
-    winner = min(((K, L, r, o) for K in GRID["K"] for L in GRID["L"] for r in GRID["learning_rate"]
-                  for o in GRID["optimizer"]), key=lambda config: grid_loss(*config, GRID_EPOCHS - 1))
+    winner = min(grid_store.configs(), key=lambda config: grid_store.final("val_loss", config))
     assert first.startswith(f"grid-K{winner[0]}-L{winner[1]}-lr{winner[2]}-{winner[3]}")
     assert page.locator(f"{body}:first-child td.best").count() >= 1  # the best value is marked
 

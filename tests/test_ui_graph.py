@@ -9,10 +9,11 @@ import shutil
 
 import pytest
 from ui_fixtures import http
-from ui_pages_fixtures import LONG_EPOCHS, grid_server, grid_store  # noqa: F401 (fixtures)
 
 import provinstr
 from provinstr.ui.provgraph import EXPAND_LIMIT
+
+pytest_plugins = ["ui_pages_fixtures"]  # grid_store, grid_server
 
 NODES = "#graph-canvas g.node"
 FILLS = {"activity": "#9fb1fc", "entity": "#fffc87", "agent": "#fed37f"}  # provinstr graph's PROV colours
@@ -95,10 +96,11 @@ def test_clicking_a_collapsed_group_draws_its_members_and_collapsing_folds_them_
 def test_an_expanded_group_of_hundreds_of_epochs_draws_them_in_parts(grid_store, grid_server, page):
     open_graph(page, grid_server, grid_store.long)
     before = page.locator(NODES).count()
-    redrawn(page, lambda: group_node(page, "Metric", "accuracy", f"{LONG_EPOCHS} epochs").click())
-    rest = LONG_EPOCHS - EXPAND_LIMIT
+    epochs = grid_store.long_epochs
+    redrawn(page, lambda: group_node(page, "Metric", "accuracy", f"{epochs} epochs").click())
+    rest = epochs - EXPAND_LIMIT
     assert page.locator(NODES).count() == before + EXPAND_LIMIT  # the first EXPAND_LIMIT, and the rest as one group
-    more = group_node(page, "accuracy", f"{rest} epochs ({EXPAND_LIMIT}–{LONG_EPOCHS - 1})")
+    more = group_node(page, "accuracy", f"{rest} epochs ({EXPAND_LIMIT}–{epochs - 1})")
     assert more.count() == 1
     page.click("#zoom-fit")
     redrawn(page, lambda: more.click(force=True))
@@ -128,7 +130,7 @@ def test_clicking_a_node_shows_its_properties_and_a_sparql_query_that_selects_it
 
 def test_the_graph_zooms_on_the_wheel_pans_on_a_drag_and_fits_again(ui_store, ui_server, page):
     open_graph(page, ui_server, ui_store.id("sklearn-logreg"))
-    view_box = lambda: [float(v) for v in page.get_attribute("#graph-canvas svg", "viewBox").split()]  # noqa: E731
+    view_box = lambda: [float(v) for v in page.get_attribute("#graph-canvas svg", "viewBox").split()]
     fitted = view_box()
     box = page.locator("#graph-view").bounding_box()
     centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -149,12 +150,12 @@ def test_the_answer_downloads_whole_as_sparql_results_csv_and_json(ui_store, ui_
     assert "showing the first 100" in page.inner_text("#result-meta")
     with page.expect_download() as csv_file:
         page.click("#download-csv")
-    rows = list(csv.reader(io.StringIO(open(csv_file.value.path(), encoding="utf-8").read())))
+    rows = list(csv.reader(io.StringIO(Path(csv_file.value.path()).read_text(encoding="utf-8"))))
     assert csv_file.value.suggested_filename == "query.csv"
     assert rows[0] == ["run", "name", "epoch", "value"] and rows[1:] == lexical(expected)
     with page.expect_download() as json_file:
         page.click("#download-json")
-    document = json.loads(open(json_file.value.path(), encoding="utf-8").read())
+    document = json.loads(Path(json_file.value.path()).read_text(encoding="utf-8"))
     assert document["head"]["vars"] == ["run", "name", "epoch", "value"]
     bindings = document["results"]["bindings"]
     assert len(bindings) == len(expected.rows)

@@ -29,6 +29,16 @@ class GridStore:
     runs: dict[tuple, str] = field(default_factory=dict)
     group: str = GRID_GROUP
     long: str = ""  # the id of a run of LONG_EPOCHS epochs, in no group
+    long_epochs: int = LONG_EPOCHS
+
+    def configs(self) -> list[tuple]:
+        """Every (K, L, learning_rate, optimizer) of the grid."""
+        return list(itertools.product(*GRID.values()))
+
+    def final(self, metric: str, config: tuple) -> float:
+        """The loss or val_loss a configuration's last epoch recorded."""
+        loss = grid_loss(*config, GRID_EPOCHS - 1)
+        return loss if metric == "loss" else round(loss * 1.1 + 0.01, 6)
 
 
 def grid_loss(K: int, L: int, learning_rate: float, optimizer: str, epoch: int) -> float:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections import defaultdict
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Container
+from typing import TYPE_CHECKING, Any
 
 from provinstr.analysis.facts import AnalysisError, Layer, kind_of
 from provinstr.analysis.summary import brief, layer_census
@@ -316,7 +317,7 @@ def render(dot_text: str, output: str | Path) -> Path:
                 f"(or: dot -T{suffix[1:]} {fallback} -o {path})"
             )
         done = subprocess.run([dot, f"-T{suffix[1:]}", "-o", str(path)], input=dot_text.encode(),
-                              capture_output=True, timeout=300)
+                              capture_output=True, timeout=300, check=False)
     except OSError as error:
         raise AnalysisError(f"cannot write {path}: {error.strerror or error}") from error
     if done.returncode != 0:

@@ -9,7 +9,8 @@ memory; its RunInfos work with every analysis function (facts, compare, plot, gr
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 

@@ -3,7 +3,8 @@ index once per run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from provinstr.analysis.facts import _tail_number
 

@@ -91,7 +91,7 @@ def _svg(dot: str) -> tuple[str | None, str | None]:
                       "The nodes are listed below.")
     try:
         done = subprocess.run([program, "-Tsvg"], input=dot.encode("utf-8"), capture_output=True,
-                              timeout=DOT_SECONDS)
+                              timeout=DOT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         return None, f"Graphviz took longer than {DOT_SECONDS} s to lay this graph out; collapse some groups"
     except OSError as error:

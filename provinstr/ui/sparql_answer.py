@@ -19,7 +19,7 @@ from provinstr.errors import QuerySyntaxError
 from provinstr.ui.sparql_text import curie, error_position, update_keyword
 from provinstr.vocab import RUN_BASE
 
-__all__ = ["Refused", "SEED_QUERIES", "ask", "download", "named_queries"]
+__all__ = ["SEED_QUERIES", "Refused", "ask", "download", "named_queries"]
 
 SEED_QUERIES = ("loss-for-k-l", "first-epochs")  # the seed paper's queries (a) and (b): listed first
 SHOWN_ROWS = 1000  # rows the page's table gets unless it asks for more
