@@ -31,11 +31,11 @@ SIZE = {"width": 1400, "height": 900}
 
 
 def record(store: Path, work: Path) -> str:
-    """Three small DenseED runs at once; the 0.02 one steered at its third epoch. Returns that run's id."""
+    """Three small DenseED runs at once; the 0.02 one steered after its first epoch. Returns that run's id."""
     import provinstr
 
     started = [capture(store, f"denseed-lr{rate}", ["--rules", str(DENSEED / "rules.toml"), "--group", GROUP],
-                       DENSEED / "train.py", ["--epochs", "10", "--samples", "160", "--K", "12", "--L", "4",
+                       DENSEED / "train.py", ["--epochs", "10", "--samples", "128", "--K", "12", "--L", "4",
                                               "--lr", rate, "--out", str(work / rate)], work)
                for rate in RATES]
     steered = None
@@ -45,7 +45,7 @@ def record(store: Path, work: Path) -> str:
         if (store / "runs").is_dir():
             runs = {info.name: info for info in provinstr.open_store(store).runs()}
             middle = runs.get("denseed-lr0.02")
-            if middle is not None and middle.final.get("loss") is not None and len(middle.metrics()) >= 2:
+            if middle is not None and middle.final.get("loss") is not None:  # its first epoch is in
                 steered = middle.id
                 subprocess.run([sys.executable, "-m", "provinstr", "steer", steered, "--store", str(store),
                                 "--set", "learning_rate=0.005"], env={**os.environ, **QUIET}, check=False)
@@ -89,6 +89,8 @@ def shoot(base: str, run: str, group: str | None, out: Path) -> list[Path]:
         save("graph")
         page.goto(base + "/sparql")
         page.click("button.named[data-name='loss-for-k-l']")
+        for name, value in (("K", "12"), ("L", "4"), ("epoch", "9")):  # the seed's query (a) at this sweep's last epoch
+            page.fill(f"#named-params input[data-param='{name}']", value)
         page.click("#run-query")
         page.wait_for_selector("#results-card:not([hidden])")
         save("sparql")

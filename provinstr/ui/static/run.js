@@ -85,8 +85,9 @@
       shapes: marks.shapes, annotations: marks.annotations, uirevision: "keep",
       hoverdistance: -1,  // anywhere over the plot shows the nearest epoch's values
     });
+    if (secondary) layout.margin = Object.assign({}, layout.margin, { r: 70 });
     if (secondary) layout.yaxis2 = { overlaying: "y", side: "right", type: log ? "log" : "linear", showgrid: false,
-                                     tickformat: log ? "" : ".3~g", exponentformat: "e",
+                                     tickformat: log ? "" : ".3~g", exponentformat: "e", automargin: true, tickmode: "auto", nticks: 6,
                                      title: { text: chosen.filter((n) => curves.unscored.includes(n)).join(", ") } };
     Plotly.react(plot, traces, layout, P.plotConfig);
     $("adaptation-note").textContent = adaptationNote();
