@@ -307,3 +307,12 @@ def test_the_cli_reports_a_bad_expression_on_one_line_with_exit_2(sweep, cli, tm
     assert len(lines) == 1 and "position 5" in lines[0] and "Traceback" not in done.stderr
     done = cli("runs", "--store", str(sweep["store"]), "--status", "failed", "--where", "K = 99", cwd=tmp_path)
     assert done.returncode == 0 and "no runs match" in done.stdout
+
+
+def test_a_listed_run_copies_with_dataclasses_replace_and_compares_equal(sweep):
+    import dataclasses
+
+    listed = provinstr.open_store(sweep["store"]).runs()[0]
+    copy = dataclasses.replace(listed, name="renamed")
+    assert (copy.name, copy.params, copy.final, copy.best) == ("renamed", listed.params, listed.final, listed.best)
+    assert dataclasses.replace(listed) == listed

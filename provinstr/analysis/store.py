@@ -130,7 +130,8 @@ class _CatalogRunInfo(RunInfo):
     final = _decoded("final")
     best = _decoded("best")
 
-    def __init__(self, entry: CatalogEntry, **fields: Any) -> None:
+    def __init__(self, entry: CatalogEntry | None = None, **fields: Any) -> None:
+        # entry is None when dataclasses.replace() copies one: every field is then given decoded
         self.__dict__["_entry"] = entry
         super().__init__(**fields)
 
