@@ -64,6 +64,7 @@ from benchlib.sweep import metric_values, sweep, write_mlflow, write_provinstr
 PYTHON = sys.executable
 SCRIPT = Path(__file__).resolve()
 TIMEOUT_S = 4 * 3600  # one process at most (MLflow writing 9,000 runs is the longest)
+HTTP_TIMEOUT_S = 3600  # PROVINSTR_HTTP_TIMEOUT for the server store's reads and pushes (provinstr's default: 10 s)
 
 
 # -- the worker processes: writing, and the in-process questions --------------------------
@@ -91,17 +92,23 @@ def worker(options: argparse.Namespace) -> None:
     record: dict = {"import_s": imported - began, "open": {"seconds": opened - imported}}
     for question in options.questions:
         call, digest = questions[question]
-        times, answer = [], None
+        times, answer, error = [], None, None
         for _ in range(options.calls):
             start = time.perf_counter()
-            result = call()
+            try:
+                result = call()
+            except Exception as problem:  # noqa: BLE001 - recorded; the other questions are still asked
+                times.append(time.perf_counter() - start)
+                error = f"{type(problem).__name__}: {problem}"[-600:]
+                continue
             times.append(time.perf_counter() - start)
             answer = digest(result) if answer is None else answer
             del result
         record[question] = {"first_s": times[0], "warm_s": statistics.median(times[1:] or times), "all_s": times,
-                            "answer": answer}
+                            "answer": answer, **({"error": error} if error else {})}
         print(f"      {options.system} in-process {question:8s} first {times[0]:8.3f} s  "
-              f"warm {record[question]['warm_s']:8.3f} s", file=sys.stderr, flush=True)
+              f"warm {record[question]['warm_s']:8.3f} s" + (f"  ERROR {error[-300:]!r}" if error else ""),
+              file=sys.stderr, flush=True)
     print("BENCH " + json.dumps(record), flush=True)
 
 
@@ -189,19 +196,28 @@ def measure_size(size: int, written: int, options: argparse.Namespace, paths: di
                        "mlflow": {"total": folder_bytes(paths["mlflow_db"]),
                                   "per_value": folder_bytes(paths["mlflow_db"]) / values}}
     if server is not None and size in options.server_sizes:
-        record["server"] = measure_server(server, record, options, paths, env)
+        record["server"] = {}
+        try:
+            measure_server(server, record, options, paths, env, record["server"])
+        except Exception as problem:  # noqa: BLE001 - the run goes on; the tables say the server part failed
+            print(f"    the server part FAILED: {type(problem).__name__}: {problem}", flush=True)
+            record["server"]["error"] = f"{type(problem).__name__}: {problem}"[-2000:]
     record["seconds"] = time.perf_counter() - began
     record["loadavg_end"] = loadavg()
     return record
 
 
-def measure_server(server: OxigraphServer, record: dict, options: argparse.Namespace, paths: dict, env: dict) -> dict:
-    """Push the store's unsent runs to the server (`provinstr push`), then ask it the server questions."""
+def measure_server(server: OxigraphServer, record: dict, options: argparse.Namespace, paths: dict, env: dict,
+                   out: dict) -> None:
+    """Push the store's unsent runs to the server (`provinstr push`), then ask it the server questions; into `out`."""
     print(f"  -- SPARQL server store {server.url}: provinstr push", flush=True)
+    # Reads and pushes of a large store take longer than provinstr's default HTTP timeout (10 s): waited for
+    # here, so the figures are times; one over 10 s is a command that fails with the default (the tables say so).
+    env = {**env, "PROVINSTR_HTTP_TIMEOUT": str(HTTP_TIMEOUT_S)}
     push = timed_process([PYTHON, "-m", "provinstr", "push", "--to", server.url, "--store", str(paths["store"])],
                          env, paths["work"], TIMEOUT_S, report=False, keep_output=True)
     found = re.search(r"pushed (\d+) of (\d+) runs \((\d+) records\)", push.pop("output", ""))
-    out: dict = {"push": {k: push.get(k) for k in ("wall_s", "rc", "maxrss_mb", "cpu_s", "error") if k in push}}
+    out["push"] = {k: push.get(k) for k in ("wall_s", "rc", "maxrss_mb", "cpu_s", "error") if k in push}
     if "error" in push:
         print(f"    push FAILED: {push['error'][-600:]}", flush=True)
     out["push"].update(_push_counts(push, found))
@@ -213,9 +229,15 @@ def measure_server(server: OxigraphServer, record: dict, options: argparse.Names
             "--questions", *SERVER_QUESTIONS]
     out["api"] = run_worker(args, server_env, "provinstr in-process through the server")
     out["agree"] = agreement(out["api"], record["api"]["provinstr"], SERVER_QUESTIONS)
-    server_bytes = folder_bytes(server.folder)
-    out["bytes"] = {"total": server_bytes, "per_value": server_bytes / record["metric_values"]}
-    return out
+    out["http_timeout_s"] = HTTP_TIMEOUT_S
+    # The live folder is mostly RocksDB's write-ahead log; `oxigraph optimize` (server stopped) compacts it.
+    live, values = folder_bytes(server.folder), record["metric_values"]
+    out["bytes"] = {"total": live, "per_value": live / values}
+    print(f"    server folder {live / 1e9:.2f} GB; stopping it for `oxigraph optimize`", flush=True)
+    optimize_s = server.optimize()
+    compact = folder_bytes(server.folder)
+    print(f"    after `oxigraph optimize` ({optimize_s:.0f} s): {compact / 1e9:.2f} GB; server restarted", flush=True)
+    out["bytes"].update({"optimized": compact, "optimized_per_value": compact / values, "optimize_s": optimize_s})
 
 
 def _push_counts(push: dict, found) -> dict:
@@ -234,8 +256,13 @@ def room_for(size: int, written: int, done: list[dict], options: argparse.Namesp
         return True
     last, new_values = done[-1], metric_values(size, options.epochs) - metric_values(written, options.epochs)
     local = (last["bytes"]["provinstr"]["per_value"] + last["bytes"]["mlflow"]["per_value"]) * new_values * 1.3
-    remote = max((d["server"]["bytes"]["per_value"] for d in done if d.get("server")), default=0) * 1.3
-    remote *= metric_values(size, options.epochs) - metric_values(written if last.get("server") else 0, options.epochs)
+    # The server: its compacted bytes per value for what is pushed now, and room for a write-ahead log
+    # three times the largest seen (it is compacted after each size).
+    served = [d["server"]["bytes"] for d in done if "optimized" in d.get("server", {}).get("bytes", {})]
+    pushed_since = max((d["runs"] for d in done if d.get("server", {}).get("push")), default=0)
+    remote = (max((b["optimized_per_value"] for b in served), default=0) * 1.3
+              * (metric_values(size, options.epochs) - metric_values(pushed_since, options.epochs))
+              + 3 * max((b["total"] - b["optimized"] for b in served), default=0))
     free = shutil.disk_usage(work).free - 2e9
     print(f"disk: {free / 1e9:.1f} GB free beyond 2 GB; {size:,} runs need about {local / 1e9:.1f} GB"
           + (f" + {remote / 1e9:.1f} GB on the server" if size in options.server_sizes else ""), flush=True)

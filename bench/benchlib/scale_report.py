@@ -41,10 +41,11 @@ class Figure:
     mlflow: float | None
     unit: str  # "s", "B", "MB"
     speed: bool  # a time: provinstr must be faster than MLflow
+    failed: tuple[str, ...] = ()  # the systems whose command or call failed ("provinstr", "MLflow")
 
     @property
     def ratio(self) -> float | None:
-        if self.provinstr is None or not self.mlflow:
+        if self.provinstr is None or not self.mlflow or self.failed:
             return None
         return self.provinstr / self.mlflow
 
@@ -57,26 +58,35 @@ def _get(record: dict, *keys):
     return record
 
 
+def _measured(record: dict, part: str, system: str, question: str, which: str) -> tuple[float | None, bool]:
+    """(the figure, whether it failed): a question's record with an error, or missing from a failed worker."""
+    whole = _get(record, part, system) or {}
+    one = whole.get(question) if question else whole
+    if not isinstance(one, dict):
+        return None, "error" in whole
+    return one.get(which), "error" in one
+
+
 def figures(size: dict) -> list[Figure]:
     """The side-by-side figures of one size record, in table order."""
-    out = [Figure(f"write {size['new_runs']} runs", _get(size, "write", "provinstr", "seconds"),
-                  _get(size, "write", "mlflow", "seconds"), "s", True)]
-    cli = lambda system, question, which: _get(size, "cli", system, question, which)
-    api = lambda system, question, which: _get(size, "api", system, question, which)
-    out.append(Figure("`runs`, new process, first", cli("provinstr", "listing", "first_s"),
-                      cli("mlflow", "listing", "first_s"), "s", True))
+    def pair(label, part, question, which, unit="s", speed=True):
+        (a, a_failed), (b, b_failed) = (_measured(size, part, system, question, which)
+                                        for system in ("provinstr", "mlflow"))
+        return Figure(label, a, b, unit, speed, tuple(n for n, f in (("provinstr", a_failed), ("MLflow", b_failed))
+                                                     if f))
+
+    out = [pair(f"write {size['new_runs']} runs", "write", None, "seconds"),
+           pair("`runs`, new process, first", "cli", "listing", "first_s")]
     for question in QUESTIONS:
         if question == "query a":
-            out.append(Figure("query (a), new process, first (index catch-up)", cli("provinstr", question, "first_s"),
-                              cli("mlflow", question, "first_s"), "s", True))
-        out.append(Figure(f"{LABELS[question]}, new process", cli("provinstr", question, "warm_s"),
-                          cli("mlflow", question, "warm_s"), "s", True))
-    out.append(Figure("API: open + store.runs(), first call", _plus(api("provinstr", "open", "seconds"),
-                                                                   api("provinstr", "listing", "first_s")),
-                      _plus(api("mlflow", "open", "seconds"), api("mlflow", "listing", "first_s")), "s", True))
+            out.append(pair("query (a), new process, first (index catch-up)", "cli", question, "first_s"))
+        out.append(pair(f"{LABELS[question]}, new process", "cli", question, "warm_s"))
+    first = pair("API: open + store.runs(), first call", "api", "listing", "first_s")
+    opened = [_get(size, "api", system, "open", "seconds") for system in ("provinstr", "mlflow")]
+    first.provinstr, first.mlflow = _plus(first.provinstr, opened[0]), _plus(first.mlflow, opened[1])
+    out.append(first)
     for question in QUESTIONS:
-        out.append(Figure(f"API: {API_LABELS[question]}", api("provinstr", question, "warm_s"),
-                          api("mlflow", question, "warm_s"), "s", True))
+        out.append(pair(f"API: {API_LABELS[question]}", "api", question, "warm_s"))
     out.append(Figure("bytes per metric value", _get(size, "bytes", "provinstr", "per_value"),
                       _get(size, "bytes", "mlflow", "per_value"), "B", False))
     out.append(Figure("peak RSS, new-process readers", _peak(size, "cli", "provinstr"), _peak(size, "cli", "mlflow"),
@@ -88,24 +98,42 @@ def figures(size: dict) -> list[Figure]:
     return out
 
 
-def server_figures(size: dict) -> list[tuple[str, float | None, str]]:
-    """The SPARQL server store's figures of one size record: (label, value, unit)."""
+DEFAULT_HTTP_TIMEOUT_S = 10  # provinstr's own (PROVINSTR_HTTP_TIMEOUT); the benchmark waits longer
+
+
+def server_figures(size: dict) -> list[tuple[str, str]]:
+    """The SPARQL server store's figures of one size record: (label, text); a read that failed says so,
+    one that took longer than provinstr's default HTTP timeout is marked (it fails without PROVINSTR_HTTP_TIMEOUT)."""
     server = size.get("server")
     if not server:
         return []
     push = server.get("push", {})
-    rows = [(f"push {size['new_runs']} runs (`provinstr push`)", push.get("wall_s"), "s"),
-            ("push rate", push.get("lines_per_s"), "lines/s")]
+    rows = [(f"push {size['new_runs']} runs (`provinstr push`)", _text(push.get("wall_s"), "s", "error" in push)),
+            ("push rate", number(push.get("lines_per_s"), "lines/s"))]
+
+    def read(label, part, question, which):
+        value, failed = _measured({"x": server}, "x", part, question, which)
+        return label, _text(value, "s", failed, timeout=True)
+
     for question in SERVER_QUESTIONS:
         if question == "listing":
-            rows.append(("`runs --store URL`, new process, first", _get(server, "cli", question, "first_s"), "s"))
+            rows.append(read("`runs --store URL`, new process, first", "cli", question, "first_s"))
         label = "`runs --store URL`" if question == "listing" else f"{LABELS[question]} --store URL"
-        rows.append((f"{label}, new process", _get(server, "cli", question, "warm_s"), "s"))
+        rows.append(read(f"{label}, new process", "cli", question, "warm_s"))
     for question in SERVER_QUESTIONS:
-        rows.append((f"API: open_store(URL) {API_LABELS[question][len('store'):]}",
-                     _get(server, "api", question, "warm_s"), "s"))
-    rows.append(("server folder bytes per metric value", _get(server, "bytes", "per_value"), "B"))
+        rows.append(read(f"API: open_store(URL){API_LABELS[question][len('store'):]}", "api", question, "warm_s"))
+    rows.append(("server folder bytes per metric value, live", number(_get(server, "bytes", "per_value"), "B")))
+    rows.append(("... after `oxigraph optimize`", number(_get(server, "bytes", "optimized_per_value"), "B")))
+    if server.get("error"):
+        rows.append(("the server part failed", server["error"][-200:].replace("|", "/").replace("\n", " ")))
     return rows
+
+
+def _text(value: float | None, unit: str, failed: bool, timeout: bool = False) -> str:
+    if failed:
+        return "failed" + (f" ({number(value, unit)})" if value is not None else "")
+    mark = " †" if timeout and value is not None and value > DEFAULT_HTTP_TIMEOUT_S else ""
+    return number(value, unit) + mark
 
 
 def _plus(a, b):
@@ -149,8 +177,9 @@ def checks(sizes: list[dict]) -> list[Check]:
                          f"<= {BYTES_TARGET} B", None if value is None else value <= BYTES_TARGET))
         for figure in figures(size):
             if figure.speed:
+                passed = False if "provinstr" in figure.failed else None if figure.ratio is None else figure.ratio < 1
                 out.append(Check(f"faster than MLflow: {figure.label}", size["runs"], figure.ratio, "ratio < 1",
-                                 None if figure.ratio is None else figure.ratio < 1))
+                                 passed))
         for question, agreed in (size.get("agree") or {}).items():
             out.append(Check(f"same answer as MLflow: {question}", size["runs"], None, "equal", agreed))
         for question, agreed in (_get(size, "server", "agree") or {}).items():
@@ -170,6 +199,8 @@ def number(value: float | None, unit: str = "s") -> str:
 
 
 def ratio_text(figure: Figure) -> str:
+    if figure.failed:
+        return f"{' and '.join(figure.failed)} failed" + (" MISS" if "provinstr" in figure.failed else "")
     ratio = figure.ratio
     if ratio is None:
         return "—"
@@ -182,8 +213,9 @@ def size_table(size: dict) -> str:
     lines = [f"| {size['runs']:,} runs ({size['metric_values']:,} metric values) | provinstr | MLflow | provinstr / MLflow |",
              "|---|---|---|---|"]
     for figure in figures(size):
-        lines.append(f"| {figure.label} | {number(figure.provinstr, figure.unit)} | {number(figure.mlflow, figure.unit)} "
-                     f"| {ratio_text(figure)} |")
+        cells = [_text(value, figure.unit, name in figure.failed)
+                 for value, name in ((figure.provinstr, "provinstr"), (figure.mlflow, "MLflow"))]
+        lines.append(f"| {figure.label} | {cells[0]} | {cells[1]} | {ratio_text(figure)} |")
     split = _get(size, "bytes", "provinstr")
     if split:
         lines.append(f"| provinstr bytes per value: logs / index / catalog / other | "
@@ -214,13 +246,16 @@ def server_table(sizes: list[dict]) -> str:
         return ""
     rows: dict[str, dict[int, str]] = {}
     for size in measured:
-        for label, value, unit in server_figures(size):
-            key = "push the new runs (`provinstr push`)" if label.startswith("push ") and unit == "s" else label
-            rows.setdefault(key, {})[size["runs"]] = number(value, unit)
+        for label, text in server_figures(size):
+            key = "push the new runs (`provinstr push`)" if label.startswith("push ") and "runs" in label else label
+            rows.setdefault(key, {})[size["runs"]] = text
     lines = ["| SPARQL server store (`oxigraph serve`) | " + " | ".join(f"{s['runs']:,} runs" for s in measured) + " |",
              "|---|" + "---|" * len(measured)]
     for label, cells in rows.items():
         lines.append(f"| {label} | " + " | ".join(cells.get(s["runs"], "—") for s in measured) + " |")
+    waited = measured[0]["server"].get("http_timeout_s", "?")
+    lines += ["", (f"† longer than provinstr's default HTTP timeout ({DEFAULT_HTTP_TIMEOUT_S} s): without "
+                   f"PROVINSTR_HTTP_TIMEOUT set higher (the benchmark sets it to {waited} s) this command fails.")]
     return "\n".join(lines)
 
 
@@ -243,12 +278,16 @@ def check_lines(sizes: list[dict]) -> list[str]:
                              f"(target {check.limit})")
         lines.append(f"{'MISS' if slower else 'PASS':4s}  {size['runs']:,} runs: faster than MLflow in "
                      f"{sum(c.passed is True for c in speed)} of {len(speed)} figures")
-        lines += [f"MISS    {c.target[len('faster than MLflow: '):]}: provinstr / MLflow = {c.value:.2f}" for c in slower]
+        lines += [f"MISS    {c.target[len('faster than MLflow: '):]}: "
+                  + ("provinstr failed" if c.value is None else f"provinstr / MLflow = {c.value:.2f}") for c in slower]
         for kind in ("same answer as MLflow", "server store answers as the local one"):
             agreed = [c for c in mine if c.target.startswith(kind)]
             if agreed:
                 differ = [c.target.split(": ", 1)[1] for c in agreed if c.passed is False]
-                lines.append(f"{'MISS' if differ else 'PASS':4s}  {size['runs']:,} runs: {kind}: "
+                unknown = [c.target.split(": ", 1)[1] for c in agreed if c.passed is None]
+                verdict = "MISS" if differ else "n/a" if unknown else "PASS"
+                lines.append(f"{verdict:4s}  {size['runs']:,} runs: {kind}: "
                              f"{sum(c.passed is True for c in agreed)} of {len(agreed)} questions"
-                             + (f"; differ: {', '.join(differ)}" if differ else ""))
+                             + (f"; differ: {', '.join(differ)}" if differ else "")
+                             + (f"; not compared (no answer): {', '.join(unknown)}" if unknown else ""))
     return lines
