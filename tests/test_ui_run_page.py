@@ -143,7 +143,7 @@ def test_a_running_training_s_curves_grow_while_the_page_watches(training, start
     open_run(page, server, run)
     page.wait_for_selector("#curves .main-svg")
     assert "running" in page.inner_text("#header") and page.inner_text("#live").startswith("live:")
-    drawn = lambda: len(page.evaluate(f"() => ({PLOT}.data || [{{y: []}}])[0].y"))  # noqa: E731
+    drawn = lambda: len(page.evaluate(f"() => ({PLOT}.data || [{{y: []}}])[0].y"))
     delays = []
     while len(delays) < 4 and process.poll() is None:
         flushed = len(http(f"{server.base}/api/run/{run}/metrics").json()["epochs"])
@@ -151,14 +151,15 @@ def test_a_running_training_s_curves_grow_while_the_page_watches(training, start
             time.sleep(0.05)
             continue
         seen = time.monotonic()  # the server has an epoch the page does not show yet
-        wait_for(lambda: drawn() >= flushed, timeout=5, interval=0.02, message="the page to show the new epoch")
+        wait_for(lambda flushed=flushed: drawn() >= flushed, timeout=5, interval=0.02,
+                 message="the page to show the new epoch")
         delays.append(time.monotonic() - seen)
     assert len(delays) == 4, "the fit ended before the page was seen to grow"
     assert statistics.median(delays) < 1.0 and max(delays) < 2.0, delays
 
 
 def test_the_runs_page_marks_the_running_training(training, start_ui, page):
-    store, process, run = training
+    store, _, run = training
     server = start_ui(store)
     page.goto(server.base + "/")
     row = page.wait_for_selector(f"#runs tr[data-id='{run}'][data-status='running']")
@@ -166,7 +167,7 @@ def test_the_runs_page_marks_the_running_training(training, start_ui, page):
 
 
 def test_a_read_only_page_offers_no_steering(training, start_ui, page):
-    store, process, run = training
+    store, _, run = training
     server = start_ui(store)
     open_run(page, server, run)
     assert "read-only" in page.inner_text("#steer") and page.locator("#steer-apply").count() == 0

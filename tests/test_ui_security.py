@@ -23,7 +23,7 @@ def no_traceback(text: str) -> None:
 
 def test_a_non_loopback_address_without_a_token_is_refused(ui_store):
     done = subprocess.run([sys.executable, "-m", "provinstr", "ui", "--store", str(ui_store.path), "--host",
-                           "0.0.0.0", "--port", "0"], capture_output=True, text=True, timeout=60,
+                           "0.0.0.0", "--port", "0"], capture_output=True, text=True, timeout=60, check=False,
                           env={**os.environ, "PROVINSTR_UI_TOKEN": ""})
     assert done.returncode == 2
     assert "--host 0.0.0.0 lets other machines reach this store; give a token too" in done.stderr
@@ -32,7 +32,7 @@ def test_a_non_loopback_address_without_a_token_is_refused(ui_store):
 
 def test_a_weak_token_is_refused(ui_store):
     done = subprocess.run([sys.executable, "-m", "provinstr", "ui", "--store", str(ui_store.path), "--token", "abc",
-                           "--port", "0"], capture_output=True, text=True, timeout=60)
+                           "--port", "0"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "16 or more" in done.stderr
 
 
@@ -135,7 +135,7 @@ def test_an_unknown_run_is_a_clear_page_and_a_clear_json_error(ui_server, page):
 
 def test_a_missing_store_is_one_message_from_the_command(tmp_path):
     done = subprocess.run([sys.executable, "-m", "provinstr", "ui", "--store", str(tmp_path / "nowhere"), "--port", "0"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert f"no provinstr store at {tmp_path / 'nowhere'}" in done.stderr
     no_traceback(done.stderr)

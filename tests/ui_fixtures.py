@@ -79,7 +79,7 @@ def ui_store(tmp_path_factory) -> UIStore:
     for name, (options, script, arguments) in UI_RUNS.items():
         started[name] = capture(store, name, options, script, [a.format(tmp=folder) for a in arguments], folder)
     for name, process in started.items():
-        out, err = process.communicate(timeout=600)
+        _, err = process.communicate(timeout=600)
         if process.returncode != 0 and name != "sklearn-failed":
             pytest.fail(f"capturing {name} failed ({process.returncode}):\n{err[-3000:]}")
     import provinstr

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
-from ui_fixtures import CHROMIUM, CHROMIUM_ARGS, QUIET, capture, start_ui_server  # noqa: E402
+from ui_fixtures import CHROMIUM, CHROMIUM_ARGS, QUIET, capture, start_ui_server
 
 DENSEED = REPO / "examples" / "denseed"
 GROUP = "denseed-lr"

@@ -6,7 +6,6 @@ import ipaddress
 import os
 import re
 import socket
-from typing import Optional
 
 import typer
 
@@ -28,7 +27,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_token(token: Optional[str], host: str) -> Optional[str]:
+def check_token(token: str | None, host: str) -> str | None:
     """The token to require (None: none); refuses a non-loopback host without one, or a weak one."""
     if token is not None and not _TOKEN.fullmatch(token):
         raise UsageError("--token / PROVINSTR_UI_TOKEN: use 16 or more letters, digits or -._~ "
@@ -58,18 +57,18 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(host: str, port: int, token: Optional[str]) -> str:
+def _url(host: str, port: int, token: str | None) -> str:
     shown = f"[{host.strip('[]')}]" if ":" in host.strip("[]") else host
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
 @app.command()
 def ui(
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     port: int = typer.Option(8765, "--port", "-p", help="Port to listen on (0: any free port)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; beyond loopback needs --token."),
-    token: Optional[str] = typer.Option(None, "--token", envvar=TOKEN_ENV,
-                                        help=f"Every request must carry it (also ${TOKEN_ENV})."),
+    token: str | None = typer.Option(None, "--token", envvar=TOKEN_ENV,
+                                     help=f"Every request must carry it (also ${TOKEN_ENV})."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in a web browser."),
     allow_steer: bool = typer.Option(False, "--allow-steer",
                                      help="Let a run page change a running training's learning rate."),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse

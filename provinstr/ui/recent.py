@@ -14,10 +14,10 @@ __all__ = ["TTL", "find", "runs"]
 
 TTL = 1.0  # seconds a listing is reused: a status or a final metric shows at most this much later
 _FULL_ID = re.compile(r"[0-9a-f]{32}")
-_cache: dict[int, tuple[float, "Store", list]] = {}
+_cache: dict[int, tuple[float, Store, list]] = {}
 
 
-def runs(store: "Store") -> "list[RunInfo]":
+def runs(store: Store) -> list[RunInfo]:
     """store.runs(), or the same list if it was made less than TTL seconds ago (callers hold the store lock)."""
     now = time.monotonic()
     cached = _cache.get(id(store))
@@ -28,7 +28,7 @@ def runs(store: "Store") -> "list[RunInfo]":
     return listed
 
 
-def find(store: "Store", ref: str) -> "RunInfo":
+def find(store: Store, ref: str) -> RunInfo:
     """The run a page names: a full id from the recent listing, anything else as store.run() finds it."""
     if _FULL_ID.fullmatch(ref):
         for info in runs(store):

@@ -15,14 +15,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["curves", "run_fields", "summary"]
 
 
-def run_fields(info: "RunInfo") -> dict[str, Any]:
+def run_fields(info: RunInfo) -> dict[str, Any]:
     """The run as the runs page lists it."""
     return {"id": info.id, "iri": info.iri, "name": info.name, "group": info.group, "status": info.status,
             "started": info.started, "ended": info.ended, "duration": info.duration, "host": info.host,
             "pid": info.pid, "error": info.error}
 
 
-def summary(info: "RunInfo") -> dict[str, Any]:
+def summary(info: RunInfo) -> dict[str, Any]:
     """Everything the run page shows but its curves: header, environment, hyperparameters, layers,
     transformations, adaptations, results, datasets, model."""
     found = facts.metrics(info)
@@ -53,7 +53,7 @@ def summary(info: "RunInfo") -> dict[str, Any]:
     }
 
 
-def curves(info: "RunInfo", since: int = -1) -> dict[str, Any]:
+def curves(info: RunInfo, since: int = -1) -> dict[str, Any]:
     """The per-epoch metrics after epoch `since` (-1: all) as aligned columns, the best epochs, the
     adaptations, and the run's status: what the page needs to grow its curves."""
     names, table = facts.epoch_table(facts.epoch_metrics(info))
@@ -71,12 +71,12 @@ def curves(info: "RunInfo", since: int = -1) -> dict[str, Any]:
     }
 
 
-def _adaptations(info: "RunInfo") -> list[dict[str, Any]]:
+def _adaptations(info: RunInfo) -> list[dict[str, Any]]:
     return [{"epoch": a.epoch, "name": a.name, "old": a.old, "new": a.new, "trigger": a.trigger, "agent": a.agent,
              "time": a.time} for a in facts.adaptations(info)]
 
 
-def _details(info: "RunInfo") -> dict[str, Any]:
+def _details(info: RunInfo) -> dict[str, Any]:
     found = facts.details(info)
     argv = found.get("argv")
     try:
@@ -87,7 +87,7 @@ def _details(info: "RunInfo") -> dict[str, Any]:
             "argv": argv, "error": found.get("error"), "error_type": found.get("errortype")}
 
 
-def _environment(info: "RunInfo") -> dict[str, Any]:
+def _environment(info: RunInfo) -> dict[str, Any]:
     env, libraries = facts.environment(info)
     memory = env.get("memoryBytes")
     shown = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import html
 import json
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 __all__ = ["COOKIE", "Guard"]
@@ -71,7 +71,7 @@ def _cookie(value: str) -> str | None:
     jar = SimpleCookie()
     try:
         jar.load(value)
-    except Exception:  # a malformed Cookie header is no token
+    except CookieError:  # a malformed Cookie header is no token
         return None
     return jar[COOKIE].value if COOKIE in jar else None
 

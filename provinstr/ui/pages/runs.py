@@ -40,7 +40,7 @@ class Listing:
     limit: int = 100
 
     @classmethod
-    def of(cls, request: Request) -> "Listing":
+    def of(cls, request: Request) -> Listing:
         q = request.query_params
 
         def number(name: str, default: int, low: int, high: int) -> int:
