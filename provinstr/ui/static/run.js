@@ -142,6 +142,7 @@
     const before = facts.run.status;
     facts.run = update.run;
     header();
+    steerCard();  // a run that ended can no longer be steered: hide it now, not after the facts reload
     if (update.run.status !== before) {  // it ended: its tests, model and final facts are in now
       facts = await P.getJSON("/api/run/" + encodeURIComponent(runId));
       render();
