@@ -21,6 +21,7 @@ opened the page before. Nothing is fetched from outside: the browser only talks 
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import time
 from dataclasses import dataclass, field
@@ -141,6 +142,14 @@ class Browser:
             context.close()
 
     def _load(self, context, spec: PageSpec, mode: str) -> dict:
+        # A load that outlives its timeouts by far is stuck in the browser: say where, on stderr, every minute.
+        faulthandler.dump_traceback_later(2 * self.timeout_s + 60, repeat=True)
+        try:
+            return self._load_page(context, spec, mode)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+
+    def _load_page(self, context, spec: PageSpec, mode: str) -> dict:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)[:300]))
@@ -148,11 +157,17 @@ class Browser:
         began = time.perf_counter()
         try:
             page.goto(spec.url, wait_until="commit", timeout=self.timeout_s * 1000)
+        except Exception as error:  # noqa: BLE001 - no document: nothing to ask it (asking may hang)
+            record["error"] = f"navigation: {type(error).__name__}: {str(error).splitlines()[0][:300]}"
+            record["wall_s"] = time.perf_counter() - began
+            page.close(run_before_unload=False)
+            return record
+        try:
             names = json.dumps(list(spec.checks))
             page.wait_for_function(
                 f"() => window.__bench && {names}.every((n) => window.__bench[n] && window.__bench[n].painted)",
                 timeout=self.timeout_s * 1000)
-        except Exception as error:  # noqa: BLE001 - a timeout or a navigation error is a result too
+        except Exception as error:  # noqa: BLE001 - a timeout is a result too
             record["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
         record["wall_s"] = time.perf_counter() - began
         try:  # the paint entry is queued when the frame is presented, a moment after the content's frame
