@@ -316,3 +316,13 @@ def test_a_listed_run_copies_with_dataclasses_replace_and_compares_equal(sweep):
     copy = dataclasses.replace(listed, name="renamed")
     assert (copy.name, copy.params, copy.final, copy.best) == ("renamed", listed.params, listed.final, listed.best)
     assert dataclasses.replace(listed) == listed
+
+
+def test_a_listed_run_survives_deepcopy_and_pickle_with_its_values(sweep):
+    import copy
+    import pickle
+
+    listed = provinstr.open_store(sweep["store"]).runs()[0]
+    for copied in (copy.deepcopy(listed), pickle.loads(pickle.dumps(listed)), copy.copy(listed)):
+        assert (copied.params, copied.final, copied.best) == (listed.params, listed.final, listed.best)
+        assert copied.params and copied.final

@@ -135,6 +135,11 @@ class _CatalogRunInfo(RunInfo):
         self.__dict__["_entry"] = entry
         super().__init__(**fields)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # copy and pickle keep values, not the not-yet-decoded marker (a new object in the copy)
+        self._decode()
+        return {**self.__dict__, "_entry": None}
+
     def _decode(self) -> None:
         from provinstr.analysis.facts import NOT_SCORED, higher_is_better
 
