@@ -53,6 +53,9 @@ def test_with_a_token_every_request_needs_it(ui_store, start_ui):
     welcome = http(base + f"/?token={TOKEN}&where=lr%3E0")
     assert welcome.status == 303 and welcome.headers["location"] == "/?where=lr%3E0"
     cookie = welcome.headers["set-cookie"]
+    # the way back stays on this site, the path as it was sent
+    assert http(base + f"//evil.example/?token={TOKEN}").headers["location"] == "/evil.example/"
+    assert http(base + f"/run/%E2%82%AC?token={TOKEN}").headers["location"] == "/run/%E2%82%AC"
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     with_cookie = http(base + "/api/runs", headers={"Cookie": cookie.split(";")[0]})
     assert with_cookie.status == 200 and with_cookie.json()["all"] == len(ui_store.runs)
@@ -81,6 +84,8 @@ def test_a_loopback_server_answers_only_to_localhost_names(ui_server):
     # a page on another site that rebinds its DNS name to 127.0.0.1 still sends its own Host header
     assert http(ui_server.base + "/api/runs", headers={"Host": "attacker.example:8765"}).status == 400
     assert http(ui_server.base + "/api/runs", headers={"Host": "localhost:8765"}).status == 200
+    for name in ("127.0.0.2:8765", "[::1]:8765", "[0:0:0:0:0:0:0:1]:8765"):  # loopback however written
+        assert http(ui_server.base + "/api/runs", headers={"Host": name}).status == 200, name
 
 
 def test_steering_is_refused_unless_the_server_allows_it(ui_store, ui_server):

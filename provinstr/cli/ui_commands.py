@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import socket
@@ -11,20 +10,11 @@ import typer
 
 from provinstr.cli.application import UsageError, app
 from provinstr.cli.common import StoreOption, user_errors
+from provinstr.ui.security import is_loopback
 
 TOKEN_ENV = "PROVINSTR_UI_TOKEN"
 # A token travels in a URL and a cookie: letters, digits and -._~ need no quoting in either.
 _TOKEN = re.compile(r"[A-Za-z0-9._~-]{16,}")
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: only this machine can connect."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_token(token: str | None, host: str) -> str | None:

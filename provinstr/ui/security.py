@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hmac
 import html
+import ipaddress
 import json
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-__all__ = ["COOKIE", "Guard"]
+__all__ = ["COOKIE", "Guard", "is_loopback"]
 
 COOKIE = "provinstr_ui_token"
-_LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -30,7 +30,7 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope.get("path", "/")
         host = headers.get("host", "")
-        if not self.remote and _host_name(host) not in _LOOPBACK_NAMES:
+        if not self.remote and not is_loopback(_host_name(host)):
             return await _refuse(send, path, 400, "Wrong host",
                                  f"this provinstr ui serves only localhost, not {host!r}")
         if scope["method"] not in _SAFE_METHODS:
@@ -53,6 +53,16 @@ class Guard:
     def _valid(self, given: str | None) -> bool:
         # compare_digest: no timing hint of how much of a guess was right
         return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1 (however written): only this machine can connect."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _host_name(host: str) -> str:
@@ -79,7 +89,9 @@ def _cookie(value: str) -> str | None:
 async def _welcome(send, scope, path: str, query: str, token: str) -> None:
     """A good ?token=: set the cookie and send the browser to the same URL without it (kept out of history)."""
     rest = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "token"])
-    location = path + ("?" + rest if rest else "")
+    # the path as it came (still percent-encoded), one leading slash: `//host/` would leave this site
+    raw = scope.get("raw_path") or quote(path).encode("latin-1")
+    location = "/" + raw.decode("latin-1").lstrip("/") + ("?" + rest if rest else "")
     cookie = f"{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
     status = 303 if scope["method"] in ("GET", "HEAD") else 307
     await send({"type": "http.response.start", "status": status,

@@ -55,6 +55,7 @@
       shownSequence = mine;
       P.notice("error", error.message, "error");
       if (error.status === 400) $("where").classList.add("invalid");
+      schedule();  // a failed poll (server restarting, store busy) tries again instead of freezing the list
     }
     // keep the address shareable: the filters live in the URL
     p.delete("limit"); if (state.limit !== 100) p.set("limit", state.limit);
