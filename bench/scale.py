@@ -64,7 +64,7 @@ from benchlib.sweep import metric_values, sweep, write_mlflow, write_provinstr
 PYTHON = sys.executable
 SCRIPT = Path(__file__).resolve()
 TIMEOUT_S = 4 * 3600  # one process at most (MLflow writing 9,000 runs is the longest)
-HTTP_TIMEOUT_S = 3600  # PROVINSTR_HTTP_TIMEOUT for the server store's reads and pushes (provinstr's default: 10 s)
+PUSH_HTTP_TIMEOUT_S = 3600  # PROVINSTR_HTTP_TIMEOUT of `provinstr push` (provinstr's default: 10 s per batch)
 
 
 # -- the worker processes: writing, and the in-process questions --------------------------
@@ -100,7 +100,7 @@ def worker(options: argparse.Namespace) -> None:
             except Exception as problem:  # noqa: BLE001 - recorded; the other questions are still asked
                 times.append(time.perf_counter() - start)
                 error = f"{type(problem).__name__}: {problem}"[-600:]
-                continue
+                break  # asked again, it would fail again (or take as long again)
             times.append(time.perf_counter() - start)
             answer = digest(result) if answer is None else answer
             del result
@@ -121,9 +121,14 @@ def run_worker(args: list[str], env: dict, what: str) -> dict:
 
 
 # -- one size ---------------------------------------------------------------------------
-def timed_calls(cmd: list[str], env: dict, calls: int) -> dict:
-    """`calls` new processes of one command: first and warm median wall, peak RSS, errors."""
-    records = [timed_process(cmd, env, Path(env["SCALE_WORK"]), TIMEOUT_S, report=False) for _ in range(calls)]
+def timed_calls(cmd: list[str], env: dict, calls: int, timeout: float = TIMEOUT_S) -> dict:
+    """`calls` new processes of one command: first and warm median wall, peak RSS, errors (a failed call is
+    not repeated: it would fail again, or take as long again)."""
+    records = []
+    for _ in range(calls):
+        records.append(timed_process(cmd, env, Path(env["SCALE_WORK"]), timeout, report=False))
+        if "error" in records[-1]:
+            break
     times = [r["wall_s"] for r in records]
     out = {"first_s": times[0], "warm_s": statistics.median(times[1:] or times), "all_s": times,
            "maxrss_mb": max(r.get("maxrss_mb", 0) for r in records), "cpu_s": [r.get("cpu_s") for r in records]}
@@ -133,12 +138,15 @@ def timed_calls(cmd: list[str], env: dict, calls: int) -> dict:
     return out
 
 
-def cli_provinstr(store: str, env: dict, calls: int, questions=QUESTIONS) -> dict:
+def cli_provinstr(store: str, env: dict, calls: int, questions=QUESTIONS, timeout: float = TIMEOUT_S,
+                  after_failure=None) -> dict:
     out = {}
     for question in questions:
         out[question] = timed_calls([PYTHON, "-m", "provinstr", *PROVINSTR_COMMANDS[question], "--store", store],
-                                    env, calls)
+                                    env, calls, timeout)
         progress("provinstr", "new process", question, out[question])
+        if "error" in out[question] and after_failure is not None:
+            after_failure()
     return out
 
 
@@ -211,9 +219,8 @@ def measure_server(server: OxigraphServer, record: dict, options: argparse.Names
                    out: dict) -> None:
     """Push the store's unsent runs to the server (`provinstr push`), then ask it the server questions; into `out`."""
     print(f"  -- SPARQL server store {server.url}: provinstr push", flush=True)
-    # Reads and pushes of a large store take longer than provinstr's default HTTP timeout (10 s): waited for
-    # here, so the figures are times; one over 10 s is a command that fails with the default (the tables say so).
-    env = {**env, "PROVINSTR_HTTP_TIMEOUT": str(HTTP_TIMEOUT_S)}
+    # The server may take longer than provinstr's default HTTP timeout (10 s) to answer: the push waits for it.
+    env = {**env, "PROVINSTR_HTTP_TIMEOUT": str(PUSH_HTTP_TIMEOUT_S)}
     push = timed_process([PYTHON, "-m", "provinstr", "push", "--to", server.url, "--store", str(paths["store"])],
                          env, paths["work"], TIMEOUT_S, report=False, keep_output=True)
     found = re.search(r"pushed (\d+) of (\d+) runs \((\d+) records\)", push.pop("output", ""))
@@ -223,13 +230,24 @@ def measure_server(server: OxigraphServer, record: dict, options: argparse.Names
     out["push"].update(_push_counts(push, found))
     print(f"    pushed {out['push'].get('runs')} runs, {out['push'].get('lines')} lines in {push['wall_s']:.1f} s "
           f"({out['push'].get('lines_per_s') or 0:,.0f} lines/s)", flush=True)
-    server_env = {**env, "PROVINSTR_SPOOL": str(paths["spool"])}  # a reader's spool of its own, empty
-    out["cli"] = cli_provinstr(server.url, server_env, options.server_calls, SERVER_QUESTIONS)
+    # Reads wait up to --server-timeout per SPARQL request; a read that failed is not asked again (in-process
+    # neither), and the server is restarted after it, so that a query it is still answering holds no core.
+    server_env = {**env, "PROVINSTR_SPOOL": str(paths["spool"]),  # a reader's spool of its own, empty
+                  "PROVINSTR_HTTP_TIMEOUT": str(options.server_timeout)}
+    out["cli"] = cli_provinstr(server.url, server_env, options.server_calls, SERVER_QUESTIONS,
+                               timeout=3 * options.server_timeout + 300, after_failure=server.restart)
+    asked = [q for q in SERVER_QUESTIONS if "error" not in out["cli"][q]]
     args = ["--worker", "ask", "--system", "provinstr", "--target", server.url, "--calls", str(options.server_calls),
-            "--questions", *SERVER_QUESTIONS]
-    out["api"] = run_worker(args, server_env, "provinstr in-process through the server")
+            "--questions", *asked]
+    out["api"] = run_worker(args, server_env, "provinstr in-process through the server") if asked else {}
+    for question in SERVER_QUESTIONS:
+        if question not in asked:
+            out["api"][question] = {"first_s": None, "warm_s": None, "all_s": [],
+                                    "error": "not asked: it failed as a new process"}
+    if any("error" in (out["api"].get(q) or {}) for q in asked) or "error" in out["api"]:
+        server.restart()
     out["agree"] = agreement(out["api"], record["api"]["provinstr"], SERVER_QUESTIONS)
-    out["http_timeout_s"] = HTTP_TIMEOUT_S
+    out["http_timeout_s"] = options.server_timeout
     # The live folder is mostly RocksDB's write-ahead log; `oxigraph optimize` (server stopped) compacts it.
     live, values = folder_bytes(server.folder), record["metric_values"]
     out["bytes"] = {"total": live, "per_value": live / values}
@@ -305,6 +323,9 @@ def main() -> None:
     parser.add_argument("--api-calls", type=int, default=5, help="in-process calls of each question at each size")
     parser.add_argument("--server-calls", type=int, default=3,
                         help="calls of each question through the server, new processes and in-process")
+    parser.add_argument("--server-timeout", type=float, default=1800,
+                        help="seconds a read through the server may wait for one SPARQL request (its "
+                             "PROVINSTR_HTTP_TIMEOUT; provinstr's default is 10); past it the read fails")
     parser.add_argument("--work", type=Path, help="keep the stores in this folder (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     # a worker process (started by this script)
@@ -343,7 +364,7 @@ def main() -> None:
     result = {"machine": info, "command": " ".join(["python", *sys.argv]),
               "options": {"sizes": options.sizes, "server_sizes": options.server_sizes, "epochs": options.epochs,
                           "calls": options.calls, "api_calls": options.api_calls,
-                          "server_calls": options.server_calls},
+                          "server_calls": options.server_calls, "server_timeout_s": options.server_timeout},
               "startup": startup(paths, env), "sizes": []}
     server = OxigraphServer(work / "server").start() if options.server_sizes else None
     try:

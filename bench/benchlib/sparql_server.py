@@ -58,6 +58,11 @@ class OxigraphServer:
             self.process.kill()
             self.process.wait(10)
 
+    def restart(self) -> None:
+        """Kill the server and start it again on the same folder and port (drops the queries it is answering)."""
+        self.stop()
+        self.start()
+
     def optimize(self) -> float:
         """Stop the server, compact its folder (`oxigraph optimize`), start it again; seconds of the compaction."""
         self.stop()
