@@ -2,7 +2,7 @@
 // Plotly draws every chart; this file only turns /api/compare's JSON into Plotly traces and table rows.
 "use strict";
 (function () {
-  const { el, fmt, getJSON, notice, plotConfig, plotLayout, palette } = window.provinstr;
+  const { el, fmt, getJSON, notice, plotConfig, plotLayout, palette, plotText } = window.provinstr;
   const request = JSON.parse(document.getElementById("compare-request").textContent);
   const $ = (id) => document.getElementById(id);
   const state = { data: null, runsAsColumns: null, sort: null };
@@ -37,13 +37,13 @@
       for (const a of state.data.adaptations[run.id] || []) (changes[a.epoch] = changes[a.epoch] || []).push(adaptationText(a));
       const epochs = points.map((p) => p[0]);
       traces.push({
-        type: "scatter", mode: points.length <= 60 ? "lines+markers" : "lines", name: runLabel(run),
+        type: "scatter", mode: points.length <= 60 ? "lines+markers" : "lines", name: plotText(runLabel(run)),
         x: epochs, y: points.map((p) => p[1]), meta: run.id,
         line: { color: colourOf(index), width: 2 },
         marker: { color: colourOf(index), size: epochs.map((e) => (changes[e] ? 11 : 5)),
                   symbol: epochs.map((e) => (changes[e] ? "diamond" : "circle")) },
-        text: epochs.map((e) => (changes[e] ? changes[e].join("; ") : "")),
-        hovertemplate: "%{y:.5g}%{text}<extra>" + runLabel(run).replace(/[<>]/g, "") + "</extra>",
+        text: epochs.map((e) => (changes[e] ? plotText(changes[e].join("; ")) : "")),
+        hovertemplate: "%{y:.5g}%{text}<extra>" + plotText(runLabel(run)) + "</extra>",
       });
       traces[traces.length - 1].text = traces[traces.length - 1].text.map((t) => (t ? " · " + t : ""));
     });
@@ -64,7 +64,7 @@
     if (box.querySelector(".empty")) box.replaceChildren();
     const layout = plotLayout({
       height: 420, xaxis: { title: { text: "epoch" }, gridcolor: "#e4e7eb", zeroline: false, tickformat: "d" },
-      yaxis: { title: { text: metric }, type: $("curve-log").checked ? "log" : "linear", gridcolor: "#e4e7eb",
+      yaxis: { title: { text: plotText(metric) }, type: $("curve-log").checked ? "log" : "linear", gridcolor: "#e4e7eb",
                zeroline: false },
       showlegend: true,
     });
@@ -105,7 +105,7 @@
       }
       return axis;
     }
-    const text = values.map((v) => (v === null || v === undefined ? "—" : fmt(v)));
+    const text = values.map((v) => plotText(v === null || v === undefined ? "—" : fmt(v)));
     const unique = Array.from(new Set(text)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
     return { name, kind: "category", values: text.map((t) => unique.indexOf(t)), tickvals: unique.map((_, i) => i),
              ticktext: unique, labels: text };
@@ -132,20 +132,20 @@
     const names = Object.keys(sweep.params);
     const dimensions = names.map((name) => {
       const axis = axisOf(name, keep.map((i) => sweep.params[name][i]));
-      const dimension = { label: name + (axis.log ? " (log)" : ""), values: axis.values };
+      const dimension = { label: plotText(name) + (axis.log ? " (log)" : ""), values: axis.values };
       if (axis.tickvals) { dimension.tickvals = axis.tickvals; dimension.ticktext = axis.ticktext; }
       if (axis.kind === "category") dimension.range = [-0.3, axis.ticktext.length - 0.7];
       return dimension;
     });
     const colours = keep.map((i) => metric.values[i]);
-    dimensions.push({ label: metric.label, values: colours });
+    dimensions.push({ label: plotText(metric.label), values: colours });
     const left = metric.values.length - keep.length;
     $("parallel-note").hidden = !left;
     $("parallel-note").textContent = left ? left + " run(s) without a " + metric.label + " value are left out." : "";
     Plotly.react($("parallel"), [{
       type: "parcoords", dimensions,
       line: { color: colours, colorscale: "Viridis", reversescale: !metric.higher, showscale: true,
-              colorbar: { title: { text: metric.label }, thickness: 14 } },
+              colorbar: { title: { text: plotText(metric.label) }, thickness: 14 } },
       labelangle: dimensions.length > 6 ? -20 : 0, labelside: "top",
     }], plotLayout({ height: 460, margin: { l: 70, r: 90, t: 70, b: 30 } }), plotConfig);
   }
@@ -157,12 +157,12 @@
     const keep = runs.map((_, i) => i).filter((i) => isNumber(metric.values[i]));
     const axis = axisOf(param, keep.map((i) => sweep.params[param][i]));
     const names = Object.keys(sweep.params);
-    const hover = keep.map((i) => "<b>" + runLabel(runs[i]).replace(/[<>&]/g, "") + "</b><br>" +
-      names.map((n) => n + " = " + fmt(sweep.params[n][i]).replace(/[<>&]/g, "")).join("<br>"));
+    const hover = keep.map((i) => "<b>" + plotText(runLabel(runs[i])) + "</b><br>" +
+      names.map((n) => plotText(n + " = " + fmt(sweep.params[n][i]))).join("<br>"));
     const trace = {
       type: "scatter", mode: "markers", x: axis.kind === "category" ? axis.labels : keep.map((i) => sweep.params[param][i]),
       y: keep.map((i) => metric.values[i]), text: hover, customdata: keep.map((i) => runs[i].id),
-      hovertemplate: "%{text}<br>" + metric.label.replace(/[<>&]/g, "") + " = %{y:.5g}<extra></extra>",
+      hovertemplate: "%{text}<br>" + plotText(metric.label) + " = %{y:.5g}<extra></extra>",
       marker: { size: 11, line: { width: 1, color: "#fff" }, color: keep.map((i) => colourOf(i)) },
     };
     if (colourBy) {
@@ -170,14 +170,14 @@
       trace.marker.color = by.values;
       trace.marker.colorscale = by.kind === "category" ? "Turbo" : "Viridis";
       trace.marker.showscale = true;
-      trace.marker.colorbar = { title: { text: colourBy }, thickness: 14, tickvals: by.tickvals, ticktext: by.ticktext };
+      trace.marker.colorbar = { title: { text: plotText(colourBy) }, thickness: 14, tickvals: by.tickvals, ticktext: by.ticktext };
     }
-    const xaxis = { title: { text: param }, gridcolor: "#e4e7eb", zeroline: false };
+    const xaxis = { title: { text: plotText(param) }, gridcolor: "#e4e7eb", zeroline: false };
     if (axis.kind === "category") { xaxis.type = "category"; xaxis.categoryarray = axis.ticktext; xaxis.categoryorder = "array"; }
     else if (axis.log) xaxis.type = "log";
     Plotly.react($("scatter"), [trace], plotLayout({
       height: 380, hovermode: "closest", xaxis, showlegend: false,
-      yaxis: { title: { text: metric.label }, gridcolor: "#e4e7eb", zeroline: false },
+      yaxis: { title: { text: plotText(metric.label) }, gridcolor: "#e4e7eb", zeroline: false },
     }), plotConfig);
   }
 

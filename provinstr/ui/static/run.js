@@ -72,7 +72,7 @@
     const log = $("log").checked;
     const secondary = chosen.some((n) => curves.unscored.includes(n)) && chosen.some((n) => !curves.unscored.includes(n));
     const traces = chosen.map((name) => ({
-      type: "scatter", mode: curves.epochs.length > 60 ? "lines" : "lines+markers", name,
+      type: "scatter", mode: curves.epochs.length > 60 ? "lines" : "lines+markers", name: plotText(name),
       x: curves.epochs, y: curves.series[name], yaxis: secondary && curves.unscored.includes(name) ? "y2" : "y",
       line: { color: colourOf(name), width: 2, dash: name.startsWith("val_") ? "dash" : "solid" },
       marker: { size: 5 }, hovertemplate: "%{y:.6g}<extra>" + plotText(name) + "</extra>",
@@ -88,7 +88,7 @@
     if (secondary) layout.margin = Object.assign({}, layout.margin, { r: 70 });
     if (secondary) layout.yaxis2 = { overlaying: "y", side: "right", type: log ? "log" : "linear", showgrid: false,
                                      tickformat: log ? "" : ".3~g", exponentformat: "e", automargin: true, tickmode: "auto", nticks: 6,
-                                     title: { text: chosen.filter((n) => curves.unscored.includes(n)).join(", ") } };
+                                     title: { text: plotText(chosen.filter((n) => curves.unscored.includes(n)).join(", ")) } };
     Plotly.react(plot, traces, layout, P.plotConfig);
     $("adaptation-note").textContent = adaptationNote();
   }
@@ -107,7 +107,7 @@
   }
 
   // Plotly reads a few HTML tags in its texts: recorded names and values are shown as text, never as tags
-  function plotText(text) { return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
+  const plotText = P.plotText;
 
   function adaptationMarks() {
     const shapes = [], annotations = [];

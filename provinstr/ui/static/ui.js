@@ -94,6 +94,12 @@ window.provinstr = (function () {
     return { stop() { stopped = true; clearTimeout(timer); } };
   }
 
+  // Recorded text as Plotly shows it: Plotly reads <a>, <b>, style in its strings and %{...} in
+  // hover templates, so a run named `<a href=…>` would draw a link. Every string a chart shows goes through this.
+  function plotText(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/%\{/g, "%\u200b{");
+  }
+
   // Plotly defaults every chart shares.
   const plotConfig = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
   function plotLayout(extra) {
@@ -113,6 +119,6 @@ window.provinstr = (function () {
   // The query parameters of the page's URL as an object.
   function params() { return Object.fromEntries(new URLSearchParams(location.search)); }
 
-  return { getJSON, postJSON, el, fmt, duration, when, statusBadge, notice, poll, plotConfig, plotLayout,
+  return { getJSON, postJSON, el, fmt, duration, when, statusBadge, notice, poll, plotConfig, plotLayout, plotText,
            palette, params };
 })();
