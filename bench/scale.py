@@ -109,14 +109,21 @@ def worker(options: argparse.Namespace) -> None:
         print(f"      {options.system} in-process {question:8s} first {times[0]:8.3f} s  "
               f"warm {record[question]['warm_s']:8.3f} s" + (f"  ERROR {error[-300:]!r}" if error else ""),
               file=sys.stderr, flush=True)
-    print("BENCH " + json.dumps(record), flush=True)
+        print("BENCH " + json.dumps(record), flush=True)  # so far: a worker killed later (memory) keeps these
 
 
 def run_worker(args: list[str], env: dict, what: str) -> dict:
     """Start a worker (`scale.py --worker ...`), its progress on our stderr; its record, wall and peak RSS."""
-    record = timed_process([PYTHON, str(SCRIPT), *args], env, Path(env["SCALE_WORK"]), TIMEOUT_S, show_stderr=True)
+    record = timed_process([PYTHON, str(SCRIPT), *args], env, Path(env["SCALE_WORK"]), TIMEOUT_S, show_stderr=True,
+                           keep_output=True)
+    output = record.pop("output", "")
     if "error" in record:
-        print(f"    {what} FAILED: {record['error'][-800:]}", flush=True)
+        said = [line for line in output.splitlines() if not line.startswith("BENCH ")]  # its stderr was shown
+        record["error"] = f"exited with {record['rc']}" + (": " + "\n".join(said)[-600:] if said else "")
+        print(f"    {what} FAILED: {record['error']}", flush=True)
+        done = [line for line in output.splitlines() if line.startswith("BENCH ")]
+        if done:  # what it measured before it failed
+            record.update({k: v for k, v in json.loads(done[-1][6:]).items() if k not in record})
     return record
 
 
