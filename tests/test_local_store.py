@@ -166,3 +166,13 @@ def test_a_run_without_a_store_argument_writes_where_the_environment_says(tmp_pa
         provinstr.log_metric("loss", 0.1, epoch=0)
     assert not (tmp_path / ".provinstr").exists()
     assert [r.name for r in open_store(tmp_path / "elsewhere").runs()] == ["env"]
+
+
+def test_a_query_can_read_only_its_first_rows_and_say_there_are_more(store_dir):
+    record(store_dir, epochs=5)
+    store = open_store(store_dir)
+    whole = store.query(LOSSES)
+    first = store.query(LOSSES, most=2)
+    assert first.rows == whole.rows[:2] and first.more and not whole.more
+    exact = store.query(LOSSES, most=len(whole.rows))
+    assert exact.rows == whole.rows and not exact.more

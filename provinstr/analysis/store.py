@@ -161,12 +161,13 @@ class Store:
         self.backend = open_backend(location)
         self.location = str(self.backend.path)
 
-    def query(self, sparql: str, run: "RunInfo | str | None" = None) -> QueryResult:
-        """Answer SPARQL over every run (prov/pi/mls/xsd/rdf/rdfs prefixes are predeclared)."""
+    def query(self, sparql: str, run: "RunInfo | str | None" = None, most: int | None = None) -> QueryResult:
+        """Answer SPARQL over every run (prov/pi/mls/xsd/rdf/rdfs prefixes are predeclared); `most` keeps
+        only the first rows (the result's `more` says whether there were others)."""
         if run is not None:
             info = run if isinstance(run, RunInfo) else self.run(run)
-            return self.backend.query(sparql, graphs=[info.iri])
-        return self.backend.query(sparql)
+            return self.backend.query(sparql, graphs=[info.iri], most=most)
+        return self.backend.query(sparql, most=most)
 
     def runs(self, where: str | None = None, sort: "str | list[str] | None" = None, limit: int | None = None,
              group: str | None = None, status: str | None = None) -> list[RunInfo]:

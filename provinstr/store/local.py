@@ -307,15 +307,16 @@ class LocalStore:
         return done
 
     # -- reading -----------------------------------------------------------------------
-    def query(self, sparql: str, graphs: list[str] | None = None) -> QueryResult:
-        """Answer a SPARQL query; the default graph is the union of every run graph (or of `graphs`)."""
+    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None) -> QueryResult:
+        """Answer a SPARQL query; the default graph is the union of every run graph (or of `graphs`); at most
+        `most` rows are read (`more` says whether there were others)."""
         options: dict = {"use_default_graph_as_union": True}
         if graphs is not None:
             options = {"default_graph": [ox.NamedNode(g) for g in graphs]}
 
         def answer(store: ox.Store) -> QueryResult | QuerySyntaxError:
             try:
-                return collect(store.query(sparql, prefixes=PREFIXES, **options))
+                return collect(store.query(sparql, prefixes=PREFIXES, **options), most)
             except SyntaxError as error:
                 return QuerySyntaxError(f"malformed SPARQL: {error}")
 

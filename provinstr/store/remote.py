@@ -235,11 +235,19 @@ class RemoteStore:
     def run_ids(self) -> list[str]:
         return sorted(g[len(RUN_BASE):] for g in self.run_graphs() if g.startswith(RUN_BASE))
 
-    def query(self, sparql: str, graphs: list[str] | None = None) -> QueryResult:
-        """Answer SPARQL as a local store does: the default graph is the union of the run graphs (or `graphs`)."""
+    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None) -> QueryResult:
+        """Answer SPARQL as a local store does: the default graph is the union of the run graphs (or `graphs`);
+        at most `most` rows kept (`more` says whether there were others)."""
         every = self.run_graphs()
-        return self.endpoint.select(sparql, default_graphs=graphs if graphs is not None else every,
-                                    named_graphs=every)
+        result = self.endpoint.select(sparql, default_graphs=graphs if graphs is not None else every,
+                                      named_graphs=every)
+        if most is not None and len(result.terms or result.triples or []) > most:
+            if result.triples is not None:
+                result.triples = result.triples[:most]
+            else:
+                result.rows, result.terms = result.rows[:most], result.terms[:most]
+            result.more = True
+        return result
 
     def run_quads(self, run_iri: str) -> list[ox.Quad]:
         """Every quad of one run's graph."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -48,6 +50,7 @@ class QueryResult:
     terms: list[tuple] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[Any] | None = None
+    more: bool = False  # the answer has rows beyond those read (a query asked for at most `most`)
 
     def __iter__(self) -> Iterator[tuple]:
         return iter(self.rows)
@@ -71,13 +74,23 @@ class QueryResult:
         return pd.DataFrame(self.rows, columns=self.variables)
 
 
-def collect(answer: Any) -> QueryResult:
-    """Read a pyoxigraph answer completely (it is lazy and must not outlive the open store)."""
+def collect(answer: Any, most: int | None = None) -> QueryResult:
+    """Read a pyoxigraph answer (it is lazy and must not outlive the open store): whole, or its first `most`
+    rows or triples, `more` saying whether there were others (the rest is never read into memory)."""
     if isinstance(answer, ox.QueryBoolean):
         return QueryResult(boolean=bool(answer))
     if isinstance(answer, ox.QuerySolutions):
         variables = [v.value for v in answer.variables]
-        terms = [tuple(solution[v] for v in variables) for solution in answer]
+        terms = [tuple(solution[v] for v in variables) for solution in _first(answer, most)]
+        more = most is not None and len(terms) > most
+        terms = terms[:most] if more else terms
         rows = [tuple(to_python(t) for t in row) for row in terms]
-        return QueryResult(variables=variables, rows=rows, terms=terms)
-    return QueryResult(triples=list(answer))
+        return QueryResult(variables=variables, rows=rows, terms=terms, more=more)
+    triples = list(_first(answer, most))
+    more = most is not None and len(triples) > most
+    return QueryResult(triples=triples[:most] if more else triples, more=more)
+
+
+def _first(items: Any, most: int | None):
+    """All of `items`, or its first most + 1 (one more tells whether there are others)."""
+    return items if most is None else itertools.islice(items, most + 1)

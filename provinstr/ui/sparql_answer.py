@@ -79,9 +79,9 @@ def _asked(store, body: dict[str, Any]) -> _Asked:
     return _Asked(text, None)
 
 
-def _answer(store, asked: _Asked):
+def _answer(store, asked: _Asked, most: int | None = None):
     try:
-        return store.query(asked.text)
+        return store.query(asked.text, most=most)
     except QuerySyntaxError as error:
         message = str(error)
         position = error_position(message)
@@ -119,17 +119,19 @@ def ask(store, body: dict[str, Any]) -> dict[str, Any]:
     limit = body.get("limit")
     limit = min(max(limit, 1), MOST_ROWS) if isinstance(limit, int) and not isinstance(limit, bool) else SHOWN_ROWS
     started = time.perf_counter()
-    result = _answer(store, asked)
+    # only the rows shown are read: `SELECT * { ?s ?p ?o }` over 10,000 runs must not fill the server's memory
+    result = _answer(store, asked, most=limit)
     seconds = time.perf_counter() - started
-    answer: dict[str, Any] = {"seconds": round(seconds, 4), "named": asked.named, "sparql": asked.text}
+    answer: dict[str, Any] = {"seconds": round(seconds, 4), "named": asked.named, "sparql": asked.text,
+                              "more": result.more}
     if result.boolean is not None:
         return {**answer, "kind": "ask", "boolean": result.boolean, "variables": [], "rows": [], "total": 0}
     if result.triples is not None:
-        rows = [[_cell(t.subject), _cell(t.predicate), _cell(t.object)] for t in result.triples[:limit]]
+        rows = [[_cell(t.subject), _cell(t.predicate), _cell(t.object)] for t in result.triples]
         return {**answer, "kind": "graph", "variables": ["subject", "predicate", "object"], "rows": rows,
-                "total": len(result.triples)}
-    rows = [[_cell(term) for term in row] for row in result.terms[:limit]]
-    return {**answer, "kind": "select", "variables": result.variables, "rows": rows, "total": len(result.terms)}
+                "total": len(rows)}
+    rows = [[_cell(term) for term in row] for row in result.terms]
+    return {**answer, "kind": "select", "variables": result.variables, "rows": rows, "total": len(rows)}
 
 
 def _json_term(term: Any) -> dict[str, Any]:

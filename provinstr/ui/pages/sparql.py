@@ -74,9 +74,10 @@ async def sparql_page(request: Request):
 
 
 async def _body(request: Request) -> dict:
-    """The request as a dict: a JSON body ({"query": ...} or {"named": ..., "params": {...}}), or ?query=."""
-    if request.method == "GET":
-        return {"query": request.query_params.get("query", "")}
+    """The request as a dict: a JSON body ({"query": ...} or {"named": ..., "params": {...}}).
+
+    POST only: another site's page can make a browser GET any URL (an <img>), but a POST from it carries its
+    Origin, which the guard refuses."""
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:
@@ -87,7 +88,7 @@ async def _body(request: Request) -> dict:
 
 
 async def sparql_api(request: Request):
-    """The answer for the page's table (at most `limit` rows, `total` says how many there are)."""
+    """The answer for the page's table: at most `limit` rows are read (`more` says whether there are others)."""
     try:
         return JSON(await read(request, ask, await _body(request)))
     except Refused as refusal:
@@ -114,7 +115,7 @@ async def queries_api(request: Request):
 
 ROUTES = [
     Route("/sparql", sparql_page),
-    Route("/api/sparql", sparql_api, methods=["GET", "POST"]),
+    Route("/api/sparql", sparql_api, methods=["POST"]),
     Route("/api/sparql/download", sparql_download, methods=["POST"]),
     Route("/api/sparql/queries", queries_api),
 ]

@@ -167,8 +167,8 @@
     }
     const shown = answer.rows.length;
     meta.replaceChildren(...[
-      el("strong", { id: "row-count" }, answer.total.toLocaleString() + (answer.total === 1 ? " row" : " rows")),
-      shown < answer.total ? el("span", { class: "muted" }, "showing the first " + shown.toLocaleString() + "; the downloads hold every row") : null,
+      el("strong", { id: "row-count" }, (answer.more ? "more than " : "") + answer.total.toLocaleString() + (answer.total === 1 && !answer.more ? " row" : " rows")),
+      answer.more ? el("span", { class: "muted" }, "showing the first " + shown.toLocaleString() + "; the downloads hold every row") : null,
       el("span", { class: "muted" }, "· " + time),
       answer.named ? el("span", { class: "muted" }, "· named query " + answer.named) : null].filter(Boolean));
     if (!answer.total) {
