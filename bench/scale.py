@@ -24,8 +24,8 @@ queries (a), (b) through it, new process and in-process (open_store(URL)).
 
 Prints progress, a table per size and at the end the provinstr / MLflow ratios, the server's table and
 every target as PASS / MISS; the results so far are rewritten to --out after every size (a run cut
-short keeps them). Durations on a 2-core VM: 100 runs ~2 min, 1,000 ~15 min, 10,000 a few hours
-(bench/README.md has the measured ones).
+short keeps them). On a 2-core VM: 100 runs 2.4 min, 1,000 runs 23 min, 10,000 runs an estimated
+3-4 h (bench/README.md says where the time goes).
 
   python bench/scale.py                                 # 100, 1,000, 10,000 runs, server at each
   python bench/scale.py --sizes 20 100 --calls 2 --api-calls 2 --out /tmp/scale.json   # quick check
