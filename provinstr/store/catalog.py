@@ -34,11 +34,10 @@ from provinstr.store.progress import IngestBar
 from provinstr.store.results import to_python
 from provinstr.vocab import PI, PROV, RDF, RDFS, RUN_BASE
 
-# Bump when what an entry holds or how it is derived changes: older catalogs are rebuilt.
+# Bump when what an entry holds or how it is derived changes: older catalogs are rebuilt, and summaries
+# (summaries/<id>.json) of another version are not used.
 # 2: the run facts in columns, hyperparameters and metrics as one JSON text decoded on use.
 CATALOG_VERSION = 2
-# The summary files' own version (what an entry holds); their layout does not follow the table's.
-SUMMARY_VERSION = 1
 CATALOG_FILE = "catalog.sqlite"
 # More new or changed logs than this show a progress bar on a terminal while they are catalogued.
 PROGRESS_ABOVE_RUNS = 200
@@ -307,7 +306,7 @@ def seal(packed: Path, data: bytes) -> None:
         return
     summary = RunSummary(RUN_BASE + run_id)
     summary.add(data[: data.rfind(b"\n") + 1])
-    record = {"version": SUMMARY_VERSION, "size": len(data), "entry": summary.entry()}
+    record = {"version": CATALOG_VERSION, "size": len(data), "entry": summary.entry()}
     target = summary_path(packed)
     target.parent.mkdir(exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -319,7 +318,7 @@ def _sealed_entry(packed: Path) -> dict | None:
     """The summary written when `packed` was compressed, if it is of this version and of these bytes."""
     try:
         record = json.loads(summary_path(packed).read_text())
-        if (isinstance(record, dict) and record.get("version") == SUMMARY_VERSION
+        if (isinstance(record, dict) and record.get("version") == CATALOG_VERSION
                 and record.get("size") == logs.uncompressed_size(packed) and "entry" in record):
             return record
     except (OSError, ValueError):
