@@ -19,12 +19,19 @@ MetricOption = typer.Option(["loss", "val_loss"], "--metric", "-m", help="Metric
 @app.command()
 def show(run: str = RunArgument, store: Optional[str] = StoreOption) -> None:
     """What was this run: script, status, environment, hyperparameters, layers, metrics, results."""
+    from provinstr.analysis.snapshot import snapshot
     from provinstr.analysis.summary import show as summary
 
     with user_errors():
-        info = open_store(store).run(run)
+        opened = open_store(store)
+        # show asks a dozen questions: answered from one copy of the run, not one index opening each
+        info = snapshot(opened, [opened.run(run)]).runs[0]
         screen = summary(info)
     stdout_console().print(screen, highlight=False, markup=False)
+
+
+# Up to this many runs are compared from an in-memory copy (one reading of the store instead of ~5 per run).
+SNAPSHOT_RUNS = 20
 
 
 @app.command()
@@ -53,6 +60,10 @@ def compare(
         if len(infos) < 2:
             raise UsageError("compare needs at least two runs, e.g. provinstr compare 3f2a 9b1c "
                              "or provinstr compare --group SWEEP")
+        if len(infos) <= SNAPSHOT_RUNS:  # a few runs' many questions from one copy of them
+            from provinstr.analysis.snapshot import snapshot
+
+            infos = snapshot(opened, infos).runs
         screen = comparing.render(infos, everything)
         stdout_console().print(screen, highlight=False, markup=False)
         if plot_file is not None:
