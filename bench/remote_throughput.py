@@ -21,7 +21,7 @@ from benchlib.sparql_server import OxigraphServer
 
 import provinstr
 from provinstr.capture.run import start_run
-from provinstr.store import sync
+from provinstr.store import logs, sync
 from provinstr.store.local import LocalStore
 from provinstr.store.remote import Endpoint
 
@@ -35,9 +35,10 @@ def capture(store: str, records: int) -> tuple[float, float, Path]:
     calls = time.perf_counter() - started
     run.flush()
     written = time.perf_counter() - started
-    sink = run.recorder.sink
+    path = Path(run.recorder.sink.path)
     run.end()
-    return calls, written, Path(sink.path)
+    # A finished run's log is compressed (runs/<id>.nq.gz) when the run ends.
+    return calls, written, path if path.exists() else path.with_name(path.name + ".gz")
 
 
 def main() -> None:
@@ -55,7 +56,7 @@ def main() -> None:
         url = server.url
     try:
         calls_l, written_l, log_l = capture(str(work / "local"), args.records)
-        lines = log_l.read_bytes().count(b"\n")
+        lines = logs.read_log(log_l).count(b"\n")
         print(f"{args.records} metrics = {lines} N-Quads lines per run")
         print(f"local store : {calls_l / args.records * 1e6:6.2f} us/metric on the training thread, "
               f"in the log after {written_l:.2f} s")
@@ -68,7 +69,7 @@ def main() -> None:
         print(f"training-thread overhead, server vs local store: {(calls_r / calls_l - 1) * 100:+.1f} %")
         for batch in (256 << 10, 1 << 20, 4 << 20):
             log = log_l.with_name(f"copy-{batch}.nq")
-            shutil.copy(log_l, log)  # a fresh copy: nothing of it pushed yet (same IRIs: the server dedups)
+            log.write_bytes(logs.read_log(log_l))  # a fresh copy: nothing of it pushed yet (the server dedups)
             started = time.perf_counter()
             sent = sync.push_log(Endpoint(url), log, limit=batch)
             elapsed = time.perf_counter() - started
