@@ -279,3 +279,33 @@ def test_a_keras_training_to_a_server_saves_its_model_in_the_spool_and_the_serve
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == sha
     assert np.allclose(keras.saving.load_model(saved).predict(x, verbose=0), model.predict(x, verbose=0))
     assert sparql_server.quads() == expected_quads(only_log(spool))
+
+
+def test_a_server_listing_asks_for_hyperparameters_and_metrics_only_when_they_are_wanted(sparql_server, spool,
+                                                                                           monkeypatch):
+    from provinstr.analysis import listing
+
+    from provinstr.capture.activity import Activity
+
+    runs = []
+    for index in range(2):
+        with provinstr.run(name=f"r{index}", store=sparql_server.url) as run:
+            provinstr.log_hyperparameter(learning_rate=0.05, batch_size=8)
+            training = Activity(run, "Training", label="fit").start()
+            for epoch in range(index + 2):
+                training.metric("loss", 1.0 / (epoch + 1), epoch=epoch)
+            training.end()
+        runs.append(run)
+    asked = []
+    for name in ("listing_hyperparameters", "listing_metrics"):
+        real = getattr(listing, name)
+        monkeypatch.setattr(listing, name, lambda store, infos, real=real, name=name: (asked.append(name),
+                                                                                      real(store, infos))[1])
+    listed = provinstr.open_store(sparql_server.url).runs()
+    assert [(info.id, info.name, info.status) for info in listed] == [(r.id, f"r{i}", "completed")
+                                                                         for i, r in enumerate(runs)]
+    assert asked == []  # a plain listing: one query for the runs, none for their values
+    assert listed[1].params == {"learning_rate": 0.05, "batch_size": 8} and asked == ["listing_hyperparameters"]
+    assert listed[0].params == listed[1].params and asked == ["listing_hyperparameters"]  # asked once for all
+    assert listed[1].final == {"loss": 1.0 / 3} and listed[0].best == {"loss": 0.5}
+    assert asked == ["listing_hyperparameters", "listing_metrics"]

@@ -11,7 +11,7 @@ from provinstr.analysis.facts import NOT_SCORED, _tail_number, higher_is_better
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.analysis.store import RunInfo, Store
 
-__all__ = ["listing_facts", "metric_column", "run_record"]
+__all__ = ["listing_facts", "listing_hyperparameters", "listing_metrics", "metric_column", "run_record"]
 
 # Hyperparameters every run's activities used (Adaptations left out), with the activity's start for ordering.
 _HYPERPARAMETERS = """
@@ -37,12 +37,23 @@ SELECT ?run ?act ?name ?epoch ?final ?low ?high WHERE { GRAPH ?run {
 
 def listing_facts(store: "Store", infos: "list[RunInfo]") -> None:
     """Fill each run's params, final and best from two SPARQL queries over every run."""
+    listing_hyperparameters(store, infos)
+    listing_metrics(store, infos)
+
+
+def listing_hyperparameters(store: "Store", infos: "list[RunInfo]") -> None:
+    """Fill each run's params from one SPARQL query over every run."""
     by_iri = {info.iri: info for info in infos}
     never = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
     rows = [r for r in store.query(_HYPERPARAMETERS).dicts() if r["run"] in by_iri]
     rows.sort(key=lambda r: (r["start"] or never, _tail_number(r["act"]), r["name"]))
     for row in rows:
         by_iri[row["run"]].params[row["name"]] = row["value"]
+
+
+def listing_metrics(store: "Store", infos: "list[RunInfo]") -> None:
+    """Fill each run's final and best from one SPARQL query over every run (slow on a big server store)."""
+    by_iri = {info.iri: info for info in infos}
     ranked: dict[tuple, tuple] = {}
     lows: dict[tuple, list] = {}
     for row in store.query(_METRICS).dicts():

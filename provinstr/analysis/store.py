@@ -11,7 +11,7 @@ import datetime as _dt
 import difflib
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from provinstr.errors import StoreError
 from provinstr.store import LocalStore, open_backend
@@ -103,16 +103,17 @@ class RunInfo:
         return plot.figure([self], names)
 
 
-_UNREAD: Any = object()  # a _CatalogRunInfo value not decoded yet
+_UNREAD: Any = object()  # a _LazyRunInfo value not read yet
+_LAZY_FIELDS = ("params", "final", "best")
 
 
-def _decoded(name: str) -> property:
-    """A RunInfo field a _CatalogRunInfo decodes from its catalog entry on first use."""
+def _lazy(name: str) -> property:
+    """A RunInfo field a _LazyRunInfo reads on first use."""
 
     def get(self) -> Any:
         value = self.__dict__[name]
         if value is _UNREAD:
-            self._decode()
+            self.__dict__["_fill"](self, name)
             value = self.__dict__[name]
         return value
 
@@ -122,36 +123,64 @@ def _decoded(name: str) -> property:
     return property(get, put)
 
 
-class _CatalogRunInfo(RunInfo):
-    """A RunInfo from the run catalog whose hyperparameters and metric values are decoded on first use:
-    listing 10,000 runs reads none of them."""
+class _LazyRunInfo(RunInfo):
+    """A listed run whose hyperparameters and metric values are read on first use (`fill(info, field)` sets
+    them): listing 10,000 runs reads none of them, from the catalog or from a SPARQL server."""
 
-    params = _decoded("params")
-    final = _decoded("final")
-    best = _decoded("best")
+    params = _lazy("params")
+    final = _lazy("final")
+    best = _lazy("best")
 
-    def __init__(self, entry: CatalogEntry | None = None, **fields: Any) -> None:
-        # entry is None when dataclasses.replace() copies one: every field is then given decoded
-        self.__dict__["_entry"] = entry
+    def __init__(self, fill: "Callable[[RunInfo, str], None] | None" = None, **fields: Any) -> None:
+        # fill is None when dataclasses.replace() copies one: every field is then given
+        self.__dict__["_fill"] = fill
+        for name in _LAZY_FIELDS:
+            fields.setdefault(name, _UNREAD)
         super().__init__(**fields)
 
     def __getstate__(self) -> dict[str, Any]:
-        # copy and pickle keep values, not the not-yet-decoded marker (a new object in the copy)
-        self._decode()
-        return {**self.__dict__, "_entry": None}
+        # copy and pickle keep values, not the not-yet-read marker (a new object in the copy)
+        for name in _LAZY_FIELDS:
+            getattr(self, name)
+        return {**self.__dict__, "_fill": None}
 
-    def _decode(self) -> None:
+
+def _from_entry(entry: CatalogEntry) -> "Callable[[RunInfo, str], None]":
+    """What fills a run listed from the catalog: its entry's hyperparameters and metrics, decoded."""
+
+    def fill(info: RunInfo, _field: str) -> None:
         from provinstr.analysis.facts import NOT_SCORED, higher_is_better
 
-        metrics = self._entry.metrics
-        if self.__dict__["params"] is _UNREAD:
-            self.__dict__["params"] = dict(self._entry.hyperparameters)
-        if self.__dict__["final"] is _UNREAD:
-            self.__dict__["final"] = {name: m["final"] for name, m in metrics.items()}
-        if self.__dict__["best"] is _UNREAD:
-            best = {name: m["max"] if higher_is_better(name) else m["min"]
-                    for name, m in metrics.items() if name not in NOT_SCORED}
-            self.__dict__["best"] = {name: value for name, value in best.items() if value is not None}
+        metrics = entry.metrics
+        best = {name: m["max"] if higher_is_better(name) else m["min"]
+                for name, m in metrics.items() if name not in NOT_SCORED}
+        info.params = dict(entry.hyperparameters)
+        info.final = {name: m["final"] for name, m in metrics.items()}
+        info.best = {name: value for name, value in best.items() if value is not None}
+
+    return fill
+
+
+class _ServerListing:
+    """What fills the runs listed from a SPARQL server, for all of them at once and only when first wanted: their
+    hyperparameters (one query), or their final and best metric values (one slower query); a plain listing asks
+    neither."""
+
+    def __init__(self, store: "Store") -> None:
+        self.store = store
+        self.infos: list[RunInfo] = []
+
+    def __call__(self, info: RunInfo, field: str) -> None:
+        from provinstr.analysis.listing import listing_hyperparameters, listing_metrics
+
+        names = ("params",) if field == "params" else ("final", "best")
+        waiting = [i for i in self.infos if i.__dict__[names[0]] is _UNREAD]
+        if not any(each is info for each in waiting) and info.__dict__[names[0]] is _UNREAD:  # not ==: it reads
+            waiting.append(info)  # a copy of a listed run
+        for each in waiting:
+            for name in names:
+                each.__dict__[name] = {}
+        (listing_hyperparameters if field == "params" else listing_metrics)(self.store, waiting)
 
 
 class Store:
@@ -211,24 +240,23 @@ class Store:
         status = entry.status
         if status == "running" and not self.backend.is_live(entry.id):
             status = "interrupted"
-        return _CatalogRunInfo(entry, id=entry.id, iri=entry.iri, name=entry.name or entry.id[:8],
-                               started=entry.started, ended=entry.ended, status=status, host=entry.host,
-                               pid=entry.pid, group=entry.group, error=entry.error, store=self,
-                               params=_UNREAD, final=_UNREAD, best=_UNREAD)
+        return _LazyRunInfo(_from_entry(entry), id=entry.id, iri=entry.iri, name=entry.name or entry.id[:8],
+                            started=entry.started, ended=entry.ended, status=status, host=entry.host,
+                            pid=entry.pid, group=entry.group, error=entry.error, store=self)
 
     def _queried_runs(self) -> list[RunInfo]:
-        """A SPARQL server store: the listing facts from three queries over every run (no local catalog)."""
-        from provinstr.analysis.listing import listing_facts
-
-        infos = []
+        """A SPARQL server store (no local catalog): the runs from one query over every run; their
+        hyperparameters and metrics from two more, asked only when first wanted."""
+        listing = _ServerListing(self)
         for row in self.backend.query(_RUNS_QUERY).dicts():
             iri = row["run"]
             run_id = iri[len(RUN_BASE):] if iri.startswith(RUN_BASE) else iri
             status = row["status"] or "running"
             if status == "running" and not self.backend.is_live(run_id):
                 status = "interrupted"
-            infos.append(
-                RunInfo(
+            listing.infos.append(
+                _LazyRunInfo(
+                    listing,
                     id=run_id,
                     iri=iri,
                     name=row["label"] or run_id[:8],
@@ -242,8 +270,7 @@ class Store:
                     store=self,
                 )
             )
-        listing_facts(self, infos)
-        return infos
+        return list(listing.infos)
 
     def _with_spooled(self, infos: list[RunInfo]) -> list[RunInfo]:
         """A server store: mark runs with records still only in the local spool, add spooled runs it lacks."""
