@@ -313,6 +313,11 @@ def model_table(run: "RunInfo") -> Table | None:
 
 def show(run: "RunInfo") -> Group:
     """Everything `provinstr show` prints, section by section (empty sections are left out)."""
+    from provinstr.analysis.snapshot import Snapshot, snapshot
+
+    if run.store is not None and not isinstance(run.store, Snapshot):
+        # a dozen questions: answered from one copy of the run, not one store reading each
+        run = snapshot(run.store, [run]).runs[0]
     parts: list[Any] = [header(run)]
     sections = [
         ("Environment", environment_table(run)),

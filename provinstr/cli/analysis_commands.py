@@ -19,14 +19,10 @@ MetricOption = typer.Option(["loss", "val_loss"], "--metric", "-m", help="Metric
 @app.command()
 def show(run: str = RunArgument, store: Optional[str] = StoreOption) -> None:
     """What was this run: script, status, environment, hyperparameters, layers, metrics, results."""
-    from provinstr.analysis.snapshot import snapshot
     from provinstr.analysis.summary import show as summary
 
     with user_errors():
-        opened = open_store(store)
-        # show asks a dozen questions: answered from one copy of the run, not one index opening each
-        info = snapshot(opened, [opened.run(run)]).runs[0]
-        screen = summary(info)
+        screen = summary(open_store(store).run(run))  # from one copy of the run (analysis/snapshot.py)
     stdout_console().print(screen, highlight=False, markup=False)
 
 
