@@ -51,7 +51,7 @@ def test_catching_up_in_steps_answers_as_a_rebuild_from_the_logs(store_dir):
     assert len(stepwise["statuses"]) == 25
 
 
-def test_a_backlog_split_among_parallel_bulk_loads_answers_as_one_load_even_with_a_torn_line(store_dir, monkeypatch):
+def test_a_backlog_split_among_parallel_bulk_loads_and_batches_answers_as_one_load_even_with_a_torn_line(store_dir, monkeypatch):
     import provinstr.store.local as local
 
     record(store_dir, 9)
@@ -64,6 +64,9 @@ def test_a_backlog_split_among_parallel_bulk_loads_answers_as_one_load_even_with
     one = answers(store_dir)
     monkeypatch.setattr(local, "PARALLEL_LOADS", 3)
     monkeypatch.setattr(local, "PARALLEL_MIN_BYTES", 1)  # split even this small backlog three ways
+    LocalStore(store_dir).reindex()
+    assert answers(store_dir) == one
+    monkeypatch.setattr(local, "BATCH_BYTES", 5000)  # and in batches of a few logs, one after the other
     LocalStore(store_dir).reindex()
     assert answers(store_dir) == one
     assert one["metrics"] == [(27,)] and len(one["statuses"]) == 9

@@ -45,6 +45,8 @@ SEAL_LIMIT_BYTES = 32 * 1024 * 1024
 # A backlog is split among up to this many parallel bulk loads, each of at least PARALLEL_MIN_BYTES.
 PARALLEL_LOADS = min(os.cpu_count() or 1, 4)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# One catch-up loads at most this much log text at a time (a load held ~2.7 bytes of memory per byte of it).
+BATCH_BYTES = 512 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -237,27 +239,35 @@ class LocalStore:
                 self._write_state()
             return
         total = sum(tail.size for tail in tails)
-        workers = min(PARALLEL_LOADS, len(tails), max(1, total // PARALLEL_MIN_BYTES))
         with IngestBar(total, len(tails), show=show_progress if show_progress is not None else self.show_progress) as bar:
             counts = _Counts(bar, total, len(tails))
-            readers = [_TailReader(group, counts) for group in _split(tails, workers)]
-            torn = _run_all([functools.partial(_bulk_load, store, reader) for reader in readers])
-            for reader in torn:
-                # A line torn by a failed write (full disk): load run by run, skipping only such lines.
-                # The bulk load is not atomic, but loading a line twice adds nothing.
-                again = _TailReader(reader.tails, None)
-                for chunk in again.chunks():
-                    _load(store, chunk)
-                reader.status_lines = again.status_lines
-            _keep_last_status(store, b"".join(line for reader in readers for line in reader.status_lines))
-        store.flush()
-        for tail in tails:
-            offsets[tail.run_id] = tail.end
-            if tail.end == tail.start + tail.size:  # read to the end: skipped until the file changes
-                seen[tail.run_id] = [tail.stat.st_size, tail.stat.st_mtime_ns]
-            else:
-                seen.pop(tail.run_id, None)
-        self._write_state()
+            # Batches of at most BATCH_BYTES: a loader's memory grows with what one load holds, and a
+            # reader killed part-way keeps the batches it finished.
+            for batch in _batches(tails, BATCH_BYTES):
+                self._load_batch(store, batch, counts)
+                for tail in batch:
+                    offsets[tail.run_id] = tail.end
+                    if tail.end == tail.start + tail.size:  # read to the end: skipped until the file changes
+                        seen[tail.run_id] = [tail.stat.st_size, tail.stat.st_mtime_ns]
+                    else:
+                        seen.pop(tail.run_id, None)
+                self._write_state()
+
+    def _load_batch(self, store: ox.Store, tails: list["_Tail"], counts: "_Counts") -> None:
+        """Bulk-load these tails, split by size among parallel loads; fix their statuses; flush."""
+        size = sum(tail.size for tail in tails)
+        workers = min(PARALLEL_LOADS, len(tails), max(1, size // PARALLEL_MIN_BYTES))
+        readers = [_TailReader(group, counts) for group in _split(tails, workers)]
+        torn = _run_all([functools.partial(_bulk_load, store, reader) for reader in readers])
+        for reader in torn:
+            # A line torn by a failed write (full disk): load run by run, skipping only such lines.
+            # The bulk load is not atomic, but loading a line twice adds nothing.
+            again = _TailReader(reader.tails, None)
+            for chunk in again.chunks():
+                _load(store, chunk)
+            reader.status_lines = again.status_lines
+        _keep_last_status(store, b"".join(line for reader in readers for line in reader.status_lines))
+        store.flush()  # before the offsets say these lines are in
 
     # The index's own record: which format built it and how far each run's log is in it.
     def _read_state(self) -> dict | None:
@@ -502,6 +512,19 @@ class _TailReader(io.RawIOBase):
             tail.end = position
             if self.counts is not None:
                 self.counts.add(0, 0, 1)
+
+
+def _batches(tails: list[_Tail], most: int) -> list[list[_Tail]]:
+    """The tails in order, in batches of at most `most` bytes (a larger tail is a batch of its own)."""
+    batches: list[list[_Tail]] = []
+    size = 0
+    for tail in tails:
+        if not batches or size + tail.size > most:
+            batches.append([])
+            size = 0
+        batches[-1].append(tail)
+        size += tail.size
+    return batches
 
 
 def _split(tails: list[_Tail], parts: int) -> list[list[_Tail]]:
