@@ -12,8 +12,8 @@ first command after a sweep pays (bench/scale.py measures it) is not put on the 
 At each size both servers are started as users start them, `provinstr ui --store WORK/store --port P` and
 `mlflow ui --backend-store-uri sqlite:///WORK/mlflow.db --default-artifact-root WORK/mlruns --host
 127.0.0.1 --port Q`, and one headless Chromium (Debian's, via Playwright) loads, interleaved in a rotating
-order for --rounds rounds, each page in a fresh browser context ("cold": empty cache) and then again in
-that context ("cached": assets from the cache):
+order for --rounds rounds, each page in a fresh browser context ("cold": empty cache) and then, 1.1 s later,
+again in that context ("cached": assets from the cache):
 
   provinstr /                     the runs page            content: 10 rows of the runs table
   MLflow #/experiments/ID/runs    its runs table           content: 10 rows (AG Grid rows with a run link)
@@ -23,8 +23,8 @@ that context ("cached": assets from the cache):
   MLflow #/experiments/ID/runs/RUN/model-metrics           content: a learning curve (a Plotly line)
 
 Each load records first contentful paint, each content check's time (painted: two animation frames after
-the DOM change that satisfied it) and every request's time to first byte (benchlib/ui_browser.py). A page is
-loaded at least 1.1 s after the previous load, so provinstr's run list (shared between requests for 1 s,
+the DOM change that satisfied it) and every request's time to first byte (benchlib/ui_browser.py). Every load
+starts at least 1.1 s after the previous one (cold or cached), so provinstr's run list (shared between requests for 1 s,
 provinstr/ui/recent.py) is never reused from the previous load. Before the rounds each page is loaded once
 (the first load after its server started, reported apart). Medians per page, mode and size, provinstr /
 MLflow ratios and the targets (content within 1 s at 10,000 runs; sooner than MLflow) as PASS / MISS
@@ -265,7 +265,7 @@ def measure(browser: Browser, pages: list[PageSpec], rounds: int, cached: bool) 
         order = pages[round_ % len(pages):] + pages[:round_ % len(pages)]
         for spec in order:
             pause()
-            for mode_record in browser.load_pair(spec, cached=cached):
+            for mode_record in browser.load_pair(spec, cached=cached, between_s=PAUSE_S):
                 mode_record["round"] = round_
                 loads.append(mode_record)
                 progress(mode_record)
@@ -310,6 +310,7 @@ def measure_size(size: int, options: argparse.Namespace, paths: dict, env: dict,
     began = time.perf_counter()
     print(f"\n== {size:,} runs (+ the {options.long_epochs:,}-epoch run)", flush=True)
     record["write"], record["ids"] = grow(size, options, paths, env)
+    record["commit"] = commit()  # what the servers run (others may commit during a long run)
     provinstr_server, provinstr_base = provinstr_ui(paths["provinstr"], paths["work"], env)
     mlflow_server, mlflow_base = mlflow_ui(paths["mlflow"], paths["artifacts"], paths["work"], env, EXPERIMENT)
     try:

@@ -129,13 +129,14 @@ class Browser:
     def version(self) -> str:
         return self._browser.version
 
-    def load_pair(self, spec: PageSpec, cached: bool = True) -> list[dict]:
-        """A cold load (fresh context) and, if `cached`, a second load in the same context; their records."""
+    def load_pair(self, spec: PageSpec, cached: bool = True, between_s: float = 0.0) -> list[dict]:
+        """A cold load (fresh context) and, if `cached`, `between_s` later a second load in the same context."""
         context = self._browser.new_context(viewport=VIEWPORT)
         try:
             context.add_init_script(_WATCH % json.dumps(spec.checks))
             records = [self._load(context, spec, "cold")]
             if cached:
+                time.sleep(between_s)
                 records.append(self._load(context, spec, "cached"))
             return records
         finally:
