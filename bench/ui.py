@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -173,6 +174,10 @@ def grow(size: int, options: argparse.Namespace, paths: dict, env: dict) -> tupl
     jobs: dict[str, list[list[str]]] = {}
     for system in ("provinstr", "mlflow"):
         names = set(held[system]["names"])
+        beyond = len(names - {long_name} - {run.name for run in sweep(0, size, options.epochs)})
+        if beyond:
+            raise SystemExit(f"the {system} store in {paths['work']} holds {beyond} runs beyond {size:,}: "
+                             "a store only grows, so measure smaller sizes in another --work folder")
         if held[system].get("unfinished"):
             print(f"  note: {system} holds {held[system]['unfinished']} unfinished runs (a write cut short); "
                   "they stay, and their runs are written again", flush=True)
@@ -364,6 +369,8 @@ def main() -> None:
         worker(options)
         return
     options.sizes = sorted(set(options.sizes))
+    # a plain `kill` ends the run through its finally blocks: the servers it started are stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = (options.work or Path(tempfile.mkdtemp(prefix="provinstr-ui-bench-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     if any(work.iterdir()) and not (work / ".ui-work").exists():
