@@ -153,14 +153,18 @@ SELECT ?t ?label ?start ?line ?direction ?name ?value WHERE {
              ?a a pi:Attribute ; pi:name ?name ; prov:value ?value }
 }"""
 
+# The activities' kinds are asked apart: joined per metric, the nested OPTIONAL made a 1,000-epoch run's
+# metrics take 1.9 s instead of 0.2 s.
 _METRICS = """
-SELECT ?name ?value ?epoch ?act ?kind ?time WHERE {
+SELECT ?name ?value ?epoch ?act ?time WHERE {
   ?m a pi:Metric ; pi:name ?name ; prov:value ?value .
   FILTER NOT EXISTS { ?m pi:index ?batch }
   OPTIONAL { ?m pi:epoch ?epoch } OPTIONAL { ?m prov:generatedAtTime ?time }
-  OPTIONAL { ?m prov:wasGeneratedBy ?act .
-             OPTIONAL { ?act a ?kind . FILTER(STRSTARTS(STR(?kind), STR(pi:)) && ?kind != pi:Run) } }
+  OPTIONAL { ?m prov:wasGeneratedBy ?act }
 }"""
+
+_ACTIVITY_KINDS = """
+SELECT ?act ?kind WHERE { ?act a prov:Activity , ?kind . FILTER(STRSTARTS(STR(?kind), STR(pi:)) && ?kind != pi:Run) }"""
 
 _ADAPTATIONS = """
 SELECT ?a ?epoch ?trigger ?name ?old ?new ?agent ?agentlabel ?time WHERE {
@@ -257,8 +261,9 @@ def transformations(run: "RunInfo") -> list[Transformation]:
 
 def metrics(run: "RunInfo") -> list[Metric]:
     """Every epoch and test metric (per-batch metrics left out), by epoch then name."""
+    kinds = {r["act"]: r["kind"] for r in _ask(run, _ACTIVITY_KINDS)}
     found = [
-        Metric(r["name"], r["value"], r["epoch"], r["act"], kind_of(r["kind"]), r["time"])
+        Metric(r["name"], r["value"], r["epoch"], r["act"], kind_of(kinds.get(r["act"])), r["time"])
         for r in _ask(run, _METRICS)
     ]
     found.sort(key=lambda m: (m.epoch is None, m.epoch or 0, _tail_number(m.activity or ""), m.name))
