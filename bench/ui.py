@@ -309,6 +309,19 @@ def request_medians(loads: list[dict]) -> dict:
                   else None for path, values in entry.items()} for key, entry in out.items()}
 
 
+def compact(load: dict) -> dict:
+    """A load as the result file keeps it: its data requests one by one, its assets (scripts, styles) summed up."""
+    requests = load.get("requests") or []
+    assets = [r for r in requests if not is_api(r["path"])]
+    kept = {k: v for k, v in load.items() if k != "requests"}
+    kept["requests"] = [{k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items() if k != "kind"}
+                        for r in requests if is_api(r["path"])]
+    kept["assets"] = {"count": len(assets), "bytes": sum(r.get("bytes") or 0 for r in assets),
+                      "body_bytes": sum(r.get("body") or 0 for r in assets),
+                      "end": max((r["end"] for r in assets), default=None)}
+    return kept
+
+
 def measure_size(size: int, options: argparse.Namespace, paths: dict, env: dict, browser: Browser) -> dict:
     record: dict = {"runs": size, "epochs": options.epochs, "long_epochs": options.long_epochs,
                     "rounds": options.rounds, "loadavg_start": loadavg()}
@@ -330,11 +343,11 @@ def measure_size(size: int, options: argparse.Namespace, paths: dict, env: dict,
     finally:
         provinstr_server.stop()
         mlflow_server.stop()
-    record["loads"] = loads
     record["summary"] = summarize(loads)
     record["first"] = first_loads(loads)
     record["requests"] = request_medians(loads)
     record["ratios"] = ratios(record)
+    record["loads"] = [compact(load) for load in loads]
     record["seconds"] = time.perf_counter() - began
     record["loadavg_end"] = loadavg()
     return record
