@@ -270,9 +270,10 @@ def metrics(run: "RunInfo") -> list[Metric]:
     return found
 
 
-def epoch_metrics(run: "RunInfo") -> list[Metric]:
-    """The metrics a training recorded per epoch."""
-    return [m for m in metrics(run) if m.epoch is not None and m.kind in (None, "Training")]
+def epoch_metrics(run: "RunInfo", found: list[Metric] | None = None) -> list[Metric]:
+    """The metrics a training recorded per epoch (among `found`, the run's metrics when already asked)."""
+    found = metrics(run) if found is None else found
+    return [m for m in found if m.epoch is not None and m.kind in (None, "Training")]
 
 
 def epoch_table(found: list[Metric]) -> tuple[list[str], dict[int, dict[str, Any]]]:

@@ -22,10 +22,10 @@ def run_fields(info: RunInfo) -> dict[str, Any]:
             "pid": info.pid, "error": info.error}
 
 
-def summary(info: RunInfo) -> dict[str, Any]:
+def summary(info: RunInfo, found: list[facts.Metric] | None = None) -> dict[str, Any]:
     """Everything the run page shows but its curves: header, environment, hyperparameters, layers,
-    transformations, adaptations, results, datasets, model."""
-    found = facts.metrics(info)
+    transformations, adaptations, results, datasets, model (`found`: the run's metrics, when already asked)."""
+    found = facts.metrics(info) if found is None else found
     return {
         "run": run_fields(info),
         "details": _details(info),
@@ -53,10 +53,10 @@ def summary(info: RunInfo) -> dict[str, Any]:
     }
 
 
-def curves(info: RunInfo, since: int = -1) -> dict[str, Any]:
+def curves(info: RunInfo, since: int = -1, found: list[facts.Metric] | None = None) -> dict[str, Any]:
     """The per-epoch metrics after epoch `since` (-1: all) as aligned columns, the best epochs, the
-    adaptations, and the run's status: what the page needs to grow its curves."""
-    names, table = facts.epoch_table(facts.epoch_metrics(info))
+    adaptations, and the run's status: what the page needs to grow its curves (`found` as for summary)."""
+    names, table = facts.epoch_table(facts.epoch_metrics(info, found))
     epochs = [epoch for epoch in table if epoch > since]
     return {
         "run": run_fields(info),

@@ -17,12 +17,14 @@ __all__ = ["ROUTES"]
 
 
 def _summary(store, ref: str) -> dict:
+    from provinstr.analysis import facts
     from provinstr.analysis.snapshot import snapshot
     from provinstr.ui import run_facts  # imported on first use: `provinstr ui` starts sooner
 
     # a dozen questions: asked of an in-memory copy of the run, not of the index a dozen times
     [info] = snapshot(store, [recent.find(store, ref)]).runs
-    return {**run_facts.summary(info), "curves": run_facts.curves(info)}
+    found = facts.metrics(info)  # asked once for the facts and the curves
+    return {**run_facts.summary(info, found), "curves": run_facts.curves(info, found=found)}
 
 
 def _curves(store, ref: str, since: int) -> dict:
