@@ -4,10 +4,8 @@ session's runs): the same curves, graph and answers as over the local store they
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from conftest_remote import OxigraphServer
 from ui_fixtures import http
 
 import provinstr
@@ -15,20 +13,6 @@ import provinstr
 FIRST_EPOCHS = """SELECT ?run ?epoch ?loss WHERE {
   GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ; pi:epoch ?epoch ; prov:value ?loss . FILTER(?epoch < 2) }
 } ORDER BY ?run ?epoch"""
-
-
-@pytest.fixture
-def server_ui(ui_store, tmp_path, start_ui, cli):
-    """`provinstr ui` over an Oxigraph server the session's runs were pushed to."""
-    local = tmp_path / "local"
-    shutil.copytree(ui_store.path, local, ignore=shutil.ignore_patterns("index", "index.lock"))
-    server = OxigraphServer(tmp_path / "server-data").start()
-    try:
-        pushed = cli("push", "--to", server.url, "--store", str(local), cwd=tmp_path)
-        assert pushed.returncode == 0, pushed.stderr
-        yield start_ui(server.url, env={"PROVINSTR_SPOOL": str(tmp_path / "spool")})
-    finally:
-        server.kill()
 
 
 def test_the_pages_over_a_sparql_server_show_what_they_show_over_the_local_store(ui_store, ui_server, server_ui, page):

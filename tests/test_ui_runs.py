@@ -182,28 +182,15 @@ def test_thousands_of_runs_come_a_page_at_a_time(tmp_path, start_ui, page):
     page.wait_for_function("document.querySelectorAll('#runs tbody tr').length === 230")
 
 
-def test_a_sparql_server_store_is_listed_and_shown_too(ui_store, tmp_path, start_ui, page, cli):
-    import shutil
-
-    from conftest_remote import OxigraphServer
-
-    local = tmp_path / "local"
-    shutil.copytree(ui_store.path, local, ignore=shutil.ignore_patterns("index", "index.lock"))
-    server = OxigraphServer(tmp_path / "server-data").start()
-    try:
-        pushed = cli("push", "--to", server.url, "--store", str(local), cwd=tmp_path)
-        assert pushed.returncode == 0, pushed.stderr
-        ui = start_ui(server.url, env={"PROVINSTR_SPOOL": str(tmp_path / "spool")})
-        page.goto(ui.base + "/")
-        page.wait_for_selector("#runs tbody tr")
-        statuses = dict(cells(page, "status"))
-        assert set(statuses) == set(ui_store.runs.values())
-        assert statuses[ui_store.id("sklearn-failed")] == "failed"
-        show_column(page, "lr")
-        assert dict(cells(page, "lr"))[ui_store.id("torch-lr0.1")] == "0.1"
-        page.goto(f"{ui.base}/run/{ui_store.id('keras-plateau')}")
-        page.wait_for_selector("#curves .main-svg")
-        assert page.evaluate("document.getElementById('curves').layout.shapes.length") >= 3
-        assert "DenseBlock" in page.inner_text("[data-section='Transformations']")
-    finally:
-        server.kill()
+def test_a_sparql_server_store_is_listed_and_shown_too(ui_store, server_ui, page):
+    page.goto(server_ui.base + "/")
+    page.wait_for_selector("#runs tbody tr")
+    statuses = dict(cells(page, "status"))
+    assert set(statuses) == set(ui_store.runs.values())
+    assert statuses[ui_store.id("sklearn-failed")] == "failed"
+    show_column(page, "lr")
+    assert dict(cells(page, "lr"))[ui_store.id("torch-lr0.1")] == "0.1"
+    page.goto(f"{server_ui.base}/run/{ui_store.id('keras-plateau')}")
+    page.wait_for_selector("#curves .main-svg")
+    assert page.evaluate("document.getElementById('curves').layout.shapes.length") >= 3
+    assert "DenseBlock" in page.inner_text("[data-section='Transformations']")

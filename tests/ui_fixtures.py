@@ -162,6 +162,22 @@ def ui_server(ui_store):
     server.stop()
 
 
+@pytest.fixture
+def server_ui(ui_store, tmp_path, start_ui, cli):
+    """`provinstr ui` over a real `oxigraph serve` the session's runs were pushed to (a SPARQL server store)."""
+    from conftest_remote import OxigraphServer
+
+    local = tmp_path / "local"
+    shutil.copytree(ui_store.path, local, ignore=shutil.ignore_patterns("index", "index.lock"))
+    server = OxigraphServer(tmp_path / "server-data").start()
+    try:
+        pushed = cli("push", "--to", server.url, "--store", str(local), cwd=tmp_path)
+        assert pushed.returncode == 0, pushed.stderr
+        yield start_ui(server.url, env={"PROVINSTR_SPOOL": str(tmp_path / "spool")})
+    finally:
+        server.kill()
+
+
 # -- the browser -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser():
