@@ -4,6 +4,7 @@ and an authenticating proxy in front of Oxigraph. Each starts on a free loopback
 from __future__ import annotations
 
 import base64
+import json
 import http.server
 import shutil
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from provinstr.store.logs import log_files, read_log
+from provinstr.vocab import CATALOG_GRAPH
 
 
 def free_port() -> int:
@@ -68,15 +70,21 @@ class OxigraphServer:
             self.process.wait(10)
 
     def quads(self) -> set[tuple[str, str, str, str]]:
-        """Every quad in the server's named graphs, read with the Graph Store Protocol."""
+        """Every quad in the server's run graphs (the catalog graph of listing summaries left out), read with
+        the Graph Store Protocol."""
+        return {(str(q.subject), str(q.predicate), str(q.object), str(q.graph_name))
+                for q in self._named_quads() if q.graph_name.value != CATALOG_GRAPH}
+
+    def summaries(self) -> dict[str, dict]:
+        """Run IRI -> the listing summary push keeps for it in the catalog graph, decoded."""
+        return {q.subject.value: json.loads(q.object.value)
+                for q in self._named_quads() if q.graph_name.value == CATALOG_GRAPH}
+
+    def _named_quads(self) -> list[ox.Quad]:
         request = urllib.request.Request(f"{self.url}/store", headers={"Accept": "application/n-quads"})
         with urllib.request.urlopen(request, timeout=10) as answer:
             data = answer.read()
-        return {
-            (str(q.subject), str(q.predicate), str(q.object), str(q.graph_name))
-            for q in ox.parse(data, format=ox.RdfFormat.N_QUADS)
-            if isinstance(q.graph_name, ox.NamedNode)
-        }
+        return [q for q in ox.parse(data, format=ox.RdfFormat.N_QUADS) if isinstance(q.graph_name, ox.NamedNode)]
 
 
 def expected_quads(*logs: Path) -> set[tuple[str, str, str, str]]:

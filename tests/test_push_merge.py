@@ -42,6 +42,9 @@ def test_push_sends_local_runs_and_pushing_twice_adds_nothing(sparql_server, tmp
     assert sparql_server.quads() == expected_quads(*run_logs(local))
     names = sorted(r.name for r in provinstr.open_store(sparql_server.url).runs())
     assert names == ["a.py", "b.py"] and {first.id, second.id} == {r.id for r in provinstr.open_store(local).runs()}
+    summaries = sparql_server.summaries()  # one listing summary per run, sent again with it, never doubled
+    assert sorted(summaries) == sorted([first.iri, second.iri])
+    assert summaries[first.iri]["hyperparameters"] == {"learning_rate": 0.01}
 
 
 def test_push_of_named_runs_sends_only_those_and_later_only_the_rest(sparql_server, tmp_path, cli):

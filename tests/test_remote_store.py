@@ -281,29 +281,56 @@ def test_a_keras_training_to_a_server_saves_its_model_in_the_spool_and_the_serve
     assert sparql_server.quads() == expected_quads(only_log(spool))
 
 
-def test_a_server_listing_asks_for_hyperparameters_and_metrics_only_when_they_are_wanted(sparql_server, spool,
-                                                                                           monkeypatch):
-    from provinstr.analysis import listing
-
+def _train(store: str, name: str, epochs: int) -> provinstr.Run:
     from provinstr.capture.activity import Activity
 
-    runs = []
-    for index in range(2):
-        with provinstr.run(name=f"r{index}", store=sparql_server.url) as run:
-            provinstr.log_hyperparameter(learning_rate=0.05, batch_size=8)
-            training = Activity(run, "Training", label="fit").start()
-            for epoch in range(index + 2):
-                training.metric("loss", 1.0 / (epoch + 1), epoch=epoch)
-            training.end()
-        runs.append(run)
-    asked = []
+    with provinstr.run(name=name, store=store) as run:
+        provinstr.log_hyperparameter(learning_rate=0.05, batch_size=8)
+        training = Activity(run, "Training", label="fit").start()
+        for epoch in range(epochs):
+            training.metric("loss", 1.0 / (epoch + 1), epoch=epoch)
+        training.end()
+    return run
+
+
+def _count_listing_queries(monkeypatch) -> list[str]:
+    from provinstr.analysis import listing
+
+    asked: list[str] = []
     for name in ("listing_hyperparameters", "listing_metrics"):
         real = getattr(listing, name)
         monkeypatch.setattr(listing, name, lambda store, infos, real=real, name=name: (asked.append(name),
                                                                                       real(store, infos))[1])
+    return asked
+
+
+def test_a_server_listing_reads_the_summaries_push_keeps_for_ended_runs(sparql_server, spool, monkeypatch):
+    runs = [_train(sparql_server.url, f"r{index}", index + 2) for index in range(2)]
+    assert set(sparql_server.summaries()) == {run.iri for run in runs}  # one per ended run, beside the run graphs
+    asked = _count_listing_queries(monkeypatch)
     listed = provinstr.open_store(sparql_server.url).runs()
     assert [(info.id, info.name, info.status) for info in listed] == [(r.id, f"r{i}", "completed")
                                                                          for i, r in enumerate(runs)]
+    assert listed[1].params == {"learning_rate": 0.05, "batch_size": 8} and listed[0].params == listed[1].params
+    assert listed[1].final == {"loss": 1.0 / 3} and listed[0].best == {"loss": 0.5}
+    assert asked == []  # no query over the runs' metrics: one value per run
+    local = {info.id: (info.params, info.final, info.best) for info in provinstr.open_store(spool).runs()}
+    assert {info.id: (info.params, info.final, info.best) for info in listed} == local
+
+
+def test_runs_without_a_summary_are_listed_from_their_records_asked_only_when_wanted(sparql_server, spool,
+                                                                                     monkeypatch):
+    from provinstr.store.remote import Endpoint
+    from provinstr.vocab import CATALOG_GRAPH
+
+    runs = [_train(sparql_server.url, f"r{index}", index + 2) for index in range(2)]
+    # as a store pushed by a provinstr before summaries, or a summary of another catalog version
+    Endpoint(sparql_server.url).update(f"DELETE WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ <{runs[0].iri}> ?p ?o }} }} ;"
+                                       f"DELETE WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ <{runs[1].iri}> ?p ?o }} }} ;"
+                                       f"INSERT DATA {{ GRAPH <{CATALOG_GRAPH}> {{ <{runs[1].iri}> "
+                                       f"<https://w3id.org/provinstr#listingSummary> '{{\"version\": 0}}' }} }}")
+    asked = _count_listing_queries(monkeypatch)
+    listed = provinstr.open_store(sparql_server.url).runs()
     assert asked == []  # a plain listing: one query for the runs, none for their values
     assert listed[1].params == {"learning_rate": 0.05, "batch_size": 8} and asked == ["listing_hyperparameters"]
     assert listed[0].params == listed[1].params and asked == ["listing_hyperparameters"]  # asked once for all

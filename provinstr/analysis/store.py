@@ -149,38 +149,53 @@ def _from_entry(entry: CatalogEntry) -> "Callable[[RunInfo, str], None]":
     """What fills a run listed from the catalog: its entry's hyperparameters and metrics, decoded."""
 
     def fill(info: RunInfo, _field: str) -> None:
-        from provinstr.analysis.facts import NOT_SCORED, higher_is_better
-
-        metrics = entry.metrics
-        best = {name: m["max"] if higher_is_better(name) else m["min"]
-                for name, m in metrics.items() if name not in NOT_SCORED}
-        info.params = dict(entry.hyperparameters)
-        info.final = {name: m["final"] for name, m in metrics.items()}
-        info.best = {name: value for name, value in best.items() if value is not None}
+        _fill_from(info, entry.hyperparameters, entry.metrics)
 
     return fill
 
 
+def _fill_from(info: RunInfo, hyperparameters: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> None:
+    """Set a run's params, final and best from a catalog entry's (or a server listing summary's) details."""
+    from provinstr.analysis.facts import NOT_SCORED, higher_is_better
+
+    best = {name: m["max"] if higher_is_better(name) else m["min"]
+            for name, m in metrics.items() if name not in NOT_SCORED}
+    info.params = dict(hyperparameters)
+    info.final = {name: m["final"] for name, m in metrics.items()}
+    info.best = {name: value for name, value in best.items() if value is not None}
+
+
 class _ServerListing:
-    """What fills the runs listed from a SPARQL server, for all of them at once and only when first wanted: their
-    hyperparameters (one query), or their final and best metric values (one slower query); a plain listing asks
-    neither."""
+    """What fills the runs listed from a SPARQL server, for all of them at once and only when first wanted:
+    the listing summaries `provinstr push` keeps for ended runs (one query), then, for runs without one (live,
+    or pushed by an older provinstr), their hyperparameters (one query) or final and best metric values (one
+    slower query); a plain listing asks none of them."""
 
     def __init__(self, store: "Store") -> None:
         self.store = store
         self.infos: list[RunInfo] = []
+        self.summaries: dict[str, dict[str, Any]] | None = None
 
     def __call__(self, info: RunInfo, field: str) -> None:
         from provinstr.analysis.listing import listing_hyperparameters, listing_metrics
 
+        if self.summaries is None:
+            self.summaries = self.store.backend.listing_summaries()
         names = ("params",) if field == "params" else ("final", "best")
         waiting = [i for i in self.infos if i.__dict__[names[0]] is _UNREAD]
         if not any(each is info for each in waiting) and info.__dict__[names[0]] is _UNREAD:  # not ==: it reads
             waiting.append(info)  # a copy of a listed run
+        unsummarised = []
         for each in waiting:
+            summary = self.summaries.get(each.iri) if each.status != "running" else None
+            if summary is not None:
+                _fill_from(each, summary.get("hyperparameters", {}), summary.get("metrics", {}))
+                continue
             for name in names:
                 each.__dict__[name] = {}
-        (listing_hyperparameters if field == "params" else listing_metrics)(self.store, waiting)
+            unsummarised.append(each)
+        if unsummarised:
+            (listing_hyperparameters if field == "params" else listing_metrics)(self.store, unsummarised)
 
 
 class Store:

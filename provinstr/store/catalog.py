@@ -314,6 +314,21 @@ def seal(packed: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
+def log_entry(log: Path) -> dict | None:
+    """One run's entry as the catalog would derive it: from its summary when sealed, else from the whole log."""
+    if logs.is_compressed(log):
+        record = _sealed_entry(log)
+        if record is not None:
+            return record["entry"]
+    run_id = logs.run_id_of(log)
+    if run_id is None:
+        return None
+    summary = RunSummary(RUN_BASE + run_id)
+    data = logs.read_log(log)
+    summary.add(data[: data.rfind(b"\n") + 1])
+    return summary.entry()
+
+
 def _sealed_entry(packed: Path) -> dict | None:
     """The summary written when `packed` was compressed, if it is of this version and of these bytes."""
     try:

@@ -29,7 +29,7 @@ from provinstr.errors import ProvinstrWarning, QuerySyntaxError, RemoteError, St
 from provinstr.store import sync
 from provinstr.store.local import LocalStore
 from provinstr.store.results import QueryResult, collect
-from provinstr.vocab import PREFIXES, RUN_BASE
+from provinstr.vocab import CATALOG_GRAPH, PI, PREFIXES, RUN_BASE
 
 QUERY_URL_ENV = "PROVINSTR_QUERY_URL"
 UPDATE_URL_ENV = "PROVINSTR_UPDATE_URL"
@@ -56,6 +56,7 @@ _RDF_FORMATS = {
 }
 _PROLOGUE = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
 _GRAPHS_QUERY = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?g a pi:Run } }"
+_SUMMARIES_QUERY = f"SELECT ?run ?summary WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?run <{PI.listingSummary}> ?summary }} }}"
 _EXAMPLES = "Oxigraph: http://HOST:7878, Fuseki: http://HOST:3030/DATASET, GraphDB: http://HOST:7200/repositories/REPO"
 
 
@@ -248,6 +249,16 @@ class RemoteStore:
                 result.rows, result.terms = result.rows[:most], result.terms[:most]
             result.more = True
         return result
+
+    def listing_summaries(self) -> dict[str, dict[str, Any]]:
+        """Run IRI -> {"hyperparameters", "metrics"} as `provinstr push` summarised each ended run (one query);
+        a summary of another catalog version, or unreadable, is left out (the run is then asked in full)."""
+        summaries = {}
+        for run, text in self.endpoint.select(_SUMMARIES_QUERY).rows:
+            summary = sync.read_listing(text)
+            if summary is not None:
+                summaries[run] = summary
+        return summaries
 
     def run_quads(self, run_iri: str) -> list[ox.Quad]:
         """Every quad of one run's graph."""

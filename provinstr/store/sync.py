@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Iterable
 import pyoxigraph as ox
 
 from provinstr.errors import RemoteError, StoreError
-from provinstr.store import logs
+from provinstr.store import catalog, logs
 from provinstr.store.local import LocalStore
-from provinstr.vocab import PI
+from provinstr.vocab import CATALOG_GRAPH, PI, RUN_BASE
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.store.remote import Endpoint
@@ -30,6 +30,7 @@ BATCH_ENV = "PROVINSTR_PUSH_BATCH_BYTES"
 DEFAULT_BATCH_BYTES = 1 << 20
 _STATUS = f"<{PI.status}>".encode()
 _RUNNING = b'"running"'
+_LISTING = f"<{PI.listingSummary}>"
 
 
 # -- what has been sent ----------------------------------------------------------------
@@ -102,7 +103,7 @@ def push_log(endpoint: "Endpoint", log: Path, limit: int | None = None) -> int:
     limit = limit or batch_bytes()
     url = endpoint.update_url
     offset = pushed_offset(log, url)
-    sent = 0
+    sent, ended = 0, False
     with logs.open_log(log) as handle:
         handle.seek(offset)
         while True:
@@ -111,8 +112,11 @@ def push_log(endpoint: "Endpoint", log: Path, limit: int | None = None) -> int:
                 data += handle.readline()  # finish the last line (or a line longer than a batch)
             chunk = _complete(data)
             if not chunk:
+                if ended:
+                    send_listing(endpoint, log)
                 return sent
             send_chunk(endpoint, chunk)
+            ended = ended or _ends_run(chunk)
             offset += len(chunk)
             handle.seek(offset)
             record_pushed(log, url, offset)
@@ -135,6 +139,45 @@ def send_chunk(endpoint: "Endpoint", chunk: bytes) -> None:
         text = to_update(_valid_lines(chunk))  # one bad line must not hold back the rest
         if text:
             endpoint.update(text)
+
+
+def _ends_run(chunk: bytes) -> bool:
+    """True when the lines hold a run's final pi:status (not "running")."""
+    if _STATUS not in chunk:
+        return False
+    return any(_STATUS in line and _RUNNING not in line for line in chunk.splitlines())
+
+
+# -- listing summaries -----------------------------------------------------------------------
+def send_listing(endpoint: "Endpoint", log: Path) -> None:
+    """Keep an ended run's listing summary on the server (pi:listingSummary in the catalog graph), replacing
+    the one before, so `provinstr runs --store URL` reads one value per run instead of every metric."""
+    run_id = logs.run_id_of(log)
+    entry = catalog.log_entry(log) if run_id else None
+    if entry is None:
+        return
+    endpoint.update(listing_update(RUN_BASE + run_id, entry))
+
+
+def listing_update(run_iri: str, entry: dict) -> str:
+    """The SPARQL Update that sets a run's listing summary from its catalog entry."""
+    summary = {"version": catalog.CATALOG_VERSION, "hyperparameters": entry.get("hyperparameters", {}),
+               "metrics": entry.get("metrics", {})}
+    literal = ox.Literal(json.dumps(summary, default=str, allow_nan=True))
+    graph, subject = f"<{CATALOG_GRAPH}>", f"<{run_iri}>"
+    return (f"DELETE WHERE {{ GRAPH {graph} {{ {subject} {_LISTING} ?old }} }} ;\n"
+            f"INSERT DATA {{ GRAPH {graph} {{ {subject} {_LISTING} {literal} }} }}")
+
+
+def read_listing(text: object) -> dict | None:
+    """A listing summary's details, or None when it is unreadable or of another catalog version."""
+    try:
+        summary = json.loads(str(text))
+    except ValueError:
+        return None
+    if not isinstance(summary, dict) or summary.get("version") != catalog.CATALOG_VERSION:
+        return None
+    return summary
 
 
 def to_update(chunk: bytes) -> str:

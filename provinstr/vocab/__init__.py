@@ -8,7 +8,7 @@ from importlib import resources
 from rdflib.namespace import PROV, RDF, RDFS, XSD, DefinedNamespace, Namespace
 from rdflib.term import URIRef
 
-__all__ = ["PI", "MLS", "PROV", "RDF", "RDFS", "XSD", "PREFIXES", "RUN_BASE", "ontology_path", "prov_kinds"]
+__all__ = ["PI", "MLS", "PROV", "RDF", "RDFS", "XSD", "PREFIXES", "RUN_BASE", "CATALOG_GRAPH", "ontology_path", "prov_kinds"]
 
 
 class PI(DefinedNamespace):
@@ -66,6 +66,7 @@ class PI(DefinedNamespace):
     group: URIRef
     redacted: URIRef
     redaction: URIRef
+    listingSummary: URIRef
 
 
 class MLS(DefinedNamespace):
@@ -86,6 +87,8 @@ class MLS(DefinedNamespace):
 # Every node a run writes lives under this base: <RUN_BASE><uuid>/<role path>.
 RUN_BASE = "https://w3id.org/provinstr/run/"
 AGENT_BASE = "https://w3id.org/provinstr/agent/"
+# A server store's derived listing data (pi:listingSummary per ended run): not a run graph.
+CATALOG_GRAPH = "https://w3id.org/provinstr/catalog"
 
 PREFIXES = {
     "prov": str(PROV),
