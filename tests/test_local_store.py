@@ -176,3 +176,22 @@ def test_a_query_can_read_only_its_first_rows_and_say_there_are_more(store_dir):
     assert first.rows == whole.rows[:2] and first.more and not whole.more
     exact = store.query(LOSSES, most=len(whole.rows))
     assert exact.rows == whole.rows and not exact.more
+
+
+def test_a_run_copied_from_its_log_holds_what_the_index_holds_for_it(store_dir):
+    from provinstr.analysis.snapshot import snapshot
+
+    run_id = record(store_dir, epochs=2)
+    log = reopen_log(store_dir, run_id)
+    good = log.read_text()
+    with open(log, "a") as handle:  # a torn line, a later epoch, and half a line still being written
+        handle.write(good.splitlines(keepends=True)[-1][:30] + "\n")
+        handle.write(good.replace("/epoch/0/", "/epoch/9/").replace('"0"^^', '"9"^^'))
+        handle.write(good[:50])
+    store = open_store(store_dir)
+    (info,) = store.runs()
+    copy = snapshot(store, [info])
+    indexed = sorted(map(str, store.backend.run_quads(info.iri)))
+    assert sorted(map(str, copy.backend.run_quads(info.iri))) == indexed
+    assert [epoch for epoch, _ in copy.query(LOSSES)] == [0, 1, 9]
+    assert copy.query("SELECT ?s WHERE { ?run pi:status ?s }").rows == [("completed",)]

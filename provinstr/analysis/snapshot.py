@@ -2,8 +2,9 @@
 
 A question to a local store opens its Oxigraph index (about 40 ms, whatever the question), so
 `provinstr compare`'s facts for ten runs cost some fifty openings. A Snapshot reads the runs'
-graphs in one go and answers the same SPARQL, with the same prefixes and default graph, from
-memory; its RunInfos work with every analysis function (facts, compare, plot, graph).
+graphs in one go, from their logs (the truth: the index is derived from them, and a copy needs
+neither its lock nor its catch-up), and answers the same SPARQL, with the same prefixes and default
+graph, from memory; its RunInfos work with every analysis function (facts, compare, plot, graph).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pyoxigraph as ox
 from provinstr.errors import QuerySyntaxError
 from provinstr.store import LocalStore
 from provinstr.store.results import QueryResult, collect
-from provinstr.vocab import PREFIXES
+from provinstr.vocab import PREFIXES, RUN_BASE
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.analysis.store import RunInfo, Store
@@ -28,11 +29,10 @@ __all__ = ["Snapshot", "snapshot"]
 class _MemoryBackend:
     """The read side of a store backend (query, run_quads) over an in-memory copy of some run graphs."""
 
-    def __init__(self, location: str, quads: list[ox.Quad], graphs: list[str]) -> None:
+    def __init__(self, location: str, graphs: list[str]) -> None:
         self.path = location
         self.graphs = graphs
         self.index = ox.Store()
-        self.index.extend(quads)
 
     def query(self, sparql: str, graphs: list[str] | None = None) -> QueryResult:
         """As a local store answers: the default graph is the union of the runs copied (or of `graphs`)."""
@@ -53,7 +53,8 @@ class Snapshot:
     def __init__(self, store: "Store", runs: Sequence["RunInfo"]) -> None:
         self.location = store.location
         iris = [run.iri for run in runs]
-        self.backend = _MemoryBackend(store.location, _quads(store, iris), iris)
+        self.backend = _MemoryBackend(store.location, iris)
+        _copy_graphs(store, iris, self.backend.index)
         self.runs = [_copy(run, self) for run in runs]
 
     def query(self, sparql: str, run: "RunInfo | None" = None) -> QueryResult:
@@ -69,13 +70,16 @@ def _copy(run: "RunInfo", store: "Snapshot") -> "RunInfo":
     return RunInfo(**{**fields, "store": store})
 
 
-def _quads(store: "Store", iris: list[str]) -> list[ox.Quad]:
-    """Every quad of these run graphs: one opening of a local index, one request per run to a server."""
+def _copy_graphs(store: "Store", iris: list[str], into: ox.Store) -> None:
+    """Copy these run graphs: from each run's log in a local store (no index opening, no catch-up), one
+    request per run to a server."""
     backend = store.backend
     if isinstance(backend, LocalStore):
-        graphs = [ox.NamedNode(iri) for iri in iris]
-        return backend.read(lambda index: [q for g in graphs for q in index.quads_for_pattern(None, None, None, g)])
-    return [quad for iri in iris for quad in backend.run_quads(iri)]
+        for iri in iris:
+            if iri.startswith(RUN_BASE):
+                backend.copy_run(iri[len(RUN_BASE):], into)
+        return
+    into.extend(quad for iri in iris for quad in backend.run_quads(iri))
 
 
 def snapshot(store: "Store", runs: Sequence["RunInfo"]) -> Snapshot:

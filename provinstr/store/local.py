@@ -120,6 +120,14 @@ class LocalStore:
         """A run's whole log, uncompressed."""
         return logs.read_log(self.log_path(run_id))
 
+    def copy_run(self, run_id: str, into: ox.Store) -> None:
+        """Add one run's graph to an in-memory store, read from its log (the truth): what the index holds
+        for it once caught up, without taking the index lock or opening the index."""
+        data = logs.read_log(self.log_path(run_id))
+        data = data[: data.rfind(b"\n") + 1]  # a line still being written waits for its end
+        _load(into, data)
+        _keep_last_status(into, data)
+
     def models_folder(self, run_id: str) -> Path:
         """Where a run's files (the trained models provinstr saves) go: <store>/models/<run-id> (not created)."""
         return Path(os.path.abspath(self.path)) / "models" / run_id
