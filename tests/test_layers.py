@@ -183,3 +183,22 @@ def test_the_web_ui_imports_only_analysis_settings_errors_vocabulary_and_steerin
 def test_nothing_but_the_command_line_imports_the_web_ui():
     assert [where for (source, target), places in EDGES.items() if target == "ui" and source not in ("ui", "cli")
             for where in places] == []
+
+
+def test_listing_and_querying_a_store_never_import_rdflib(tmp_path):
+    """rdflib costs a quarter of a second to import: `provinstr runs` and `query` read IRIs as strings."""
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    with provinstr.run(name="t.py", store=store):
+        provinstr.log_hyperparameter(learning_rate=0.1)
+        provinstr.log_metric("loss", 0.5, epoch=0)
+    probe = ("import sys, provinstr, provinstr.cli.store_commands\n"
+             f"store = provinstr.open_store({str(store)!r})\n"
+             "(run,) = store.runs(where='learning_rate < 1')\n"
+             "assert store.query('SELECT ?v WHERE { ?m pi:name \"loss\" ; prov:value ?v }').rows == [(0.5,)]\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rdflib'))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

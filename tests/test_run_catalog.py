@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from analysis_runs import curve, start_running_run, write_run
@@ -264,6 +265,41 @@ def test_a_running_run_is_refreshed_as_it_grows(store_dir):
     run.end()
     done = store.run(run.id)
     assert done.status == "completed" and done.ended is not None and done.final["val_loss"] == curve(3)["val_loss"]
+
+
+def _settle(folder, seconds_ago: float) -> None:
+    """Date the logs folder back, as minutes after its last change (the catalog trusts a settled mtime)."""
+    then = time.time() - seconds_ago
+    os.utime(folder, (then, then))
+
+
+def test_a_settled_logs_folder_is_not_listed_again_but_every_change_still_shows(store_dir, monkeypatch):
+    from provinstr.store import logs
+
+    listed = []
+    real = logs.log_stats
+    monkeypatch.setattr(logs, "log_stats", lambda folder: (listed.append(folder), real(folder))[1])
+    finished = write_run(store_dir, name="done.py", epochs=2)
+    run = start_running_run(store_dir, name="growing.py", epochs=2)
+    runs_dir = store_dir / "runs"
+    store = provinstr.open_store(store_dir)
+    _settle(runs_dir, 60)
+    assert [r.name for r in store.runs()] == ["done.py", "growing.py"] and len(listed) == 1  # listed whole once
+    assert [r.name for r in store.runs()] == ["done.py", "growing.py"] and len(listed) == 1  # then trusted
+    training = Activity(run, "Training", label="fit", iri=f"{run.iri}/training/1")
+    training.metric("loss", 0.125, epoch=2)
+    run.flush()  # a live log grows in place: the folder's names do not change
+    assert store.run(run.id).final["loss"] == 0.125 and len(listed) == 1
+    third = write_run(store_dir, name="new.py", epochs=2)  # a log added: the folder changed
+    _settle(runs_dir, 30)
+    assert [r.name for r in store.runs()] == ["done.py", "growing.py", "new.py"] and len(listed) == 2
+    (runs_dir / f"{finished}.nq.gz").unlink()
+    _settle(runs_dir, 20)
+    assert [r.id for r in store.runs()] == [run.id, third] and len(listed) == 3
+    run.end()  # the live log compressed: a name changed
+    _settle(runs_dir, 10)
+    assert [(r.name, r.status) for r in store.runs()] == [("growing.py", "completed"), ("new.py", "completed")]
+    assert len(listed) == 4
 
 
 def test_runs_frame_has_a_column_per_hyperparameter_and_final_metric(sweep):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from provinstr.store import StoreError
-from provinstr.vocab import PI
+from provinstr.vocab.terms import PI
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.analysis.store import RunInfo

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from provinstr.config import project_settings
 from provinstr.store import QuerySyntaxError, StoreError
-from provinstr.vocab import XSD
+from provinstr.vocab.terms import XSD
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.analysis.store import Store

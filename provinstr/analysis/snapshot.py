@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from provinstr.errors import QuerySyntaxError
 from provinstr.store import LocalStore
 from provinstr.store.results import QueryResult, collect
-from provinstr.vocab import PREFIXES, RUN_BASE
+from provinstr.vocab.terms import PREFIXES, RUN_BASE
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.analysis.store import RunInfo, Store

@@ -17,7 +17,7 @@ from provinstr.errors import StoreError
 from provinstr.store import LocalStore, open_backend
 from provinstr.store.catalog import CatalogEntry, RunCatalog
 from provinstr.store.results import QueryResult
-from provinstr.vocab import RUN_BASE
+from provinstr.vocab.terms import RUN_BASE
 
 __all__ = ["RunInfo", "RunNotFound", "Store", "open_store"]
 

@@ -19,7 +19,7 @@ from provinstr.cli.application import UsageError, app
 from provinstr.cli.common import StoreOption, print_table, stdout_console, user_errors
 from provinstr.store import QuerySyntaxError
 from provinstr.store.results import QueryResult
-from provinstr.vocab import PREFIXES
+from provinstr.vocab.terms import PREFIXES
 
 
 class QueryFormat(str, enum.Enum):

@@ -23,6 +23,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -32,7 +33,7 @@ import pyoxigraph as ox
 from provinstr.store import logs
 from provinstr.store.progress import IngestBar
 from provinstr.store.results import to_python
-from provinstr.vocab import PI, PROV, RDF, RDFS, RUN_BASE
+from provinstr.vocab.terms import PI, PROV, RDF, RDFS, RUN_BASE
 
 # Bump when what an entry holds or how it is derived changes: older catalogs are rebuilt, and summaries
 # (summaries/<id>.json) of another version are not used.
@@ -99,12 +100,11 @@ class RunCatalog:
 
     def entries(self) -> list[CatalogEntry]:
         """Every run with a started pi:Run in its log, oldest first, brought up to date with the logs."""
-        files = logs.log_stats(self.runs_dir)
         try:
-            rows = self._refresh(files)
+            rows = self._refresh()
         except sqlite3.DatabaseError:  # truncated or not a database: the logs are the truth
             self._remove()
-            rows = self._refresh(files)
+            rows = self._refresh()
         found = [_entry(*row) for row in rows if row[2] is not None]
         found.sort(key=lambda e: (e.started, e.id))
         return found
@@ -115,27 +115,47 @@ class RunCatalog:
         return len(self.entries())
 
     # -- keeping it current ------------------------------------------------------------
-    def _refresh(self, logs: dict[str, tuple[Path, os.stat_result]]) -> list[tuple]:
+    def _refresh(self) -> list[tuple]:
         with self._connect() as db:
+            folder = _folder_key(self.runs_dir)
             known = {row[0]: row[1:] for row in db.execute("SELECT id, log, size, mtime_ns FROM runs")}
-            stale = [run_id for run_id, (path, stat) in logs.items()
+            files = self._plain_logs(known) if folder is not None and folder == _saved_key(db) else None
+            whole = files is None
+            if whole:  # a log added, compressed or removed since the last scan: list the folder
+                files = logs.log_stats(self.runs_dir)
+            stale = [run_id for run_id, (path, stat) in files.items()
                      if known.get(run_id) != (path.name, stat.st_size, stat.st_mtime_ns)]
-            gone = [run_id for run_id in known if run_id not in logs]
-            if stale or gone:
+            gone = [run_id for run_id in known if run_id not in files] if whole else []
+            if stale or gone or (whole and folder is not None):
                 db.execute("BEGIN IMMEDIATE")  # one updater at a time; readers keep reading
                 for run_id in gone:
                     db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-                total = sum(logs[run_id][1].st_size for run_id in stale)
+                total = sum(files[run_id][1].st_size for run_id in stale)
                 # A bar only for a backlog that takes seconds: a store catalogued for the first time
                 show = len(stale) >= PROGRESS_ABOVE_RUNS and sys.stderr.isatty()
                 with IngestBar(total, len(stale), title="cataloguing run logs", show=show) as bar:
                     done = 0
                     for count, run_id in enumerate(stale, 1):
-                        self._update(db, run_id, *logs[run_id])
-                        done += logs[run_id][1].st_size
+                        self._update(db, run_id, *files[run_id])
+                        done += files[run_id][1].st_size
                         bar(done, total, count, len(stale), 0)
+                if whole and folder is not None:
+                    _save_key(db, folder)
                 db.execute("COMMIT")
             return list(db.execute(f"SELECT id, {', '.join(_FACT_COLUMNS)}, details FROM runs"))
+
+    def _plain_logs(self, known: dict[str, tuple]) -> dict[str, tuple[Path, os.stat_result]] | None:
+        """With the folder's names unchanged since the last scan, only the plain logs can have grown: their
+        stats (None when one is gone after all, so the folder is listed)."""
+        found = {}
+        for run_id, (name, _size, _mtime) in known.items():
+            if name.endswith(logs.PLAIN):
+                path = self.runs_dir / name
+                try:
+                    found[run_id] = (path, path.stat())
+                except FileNotFoundError:
+                    return None
+        return found
 
     def _update(self, db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result) -> None:
         row = db.execute("SELECT log, offset, state, size FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -171,11 +191,14 @@ class RunCatalog:
                 db.execute("BEGIN IMMEDIATE")
                 if db.execute("PRAGMA user_version").fetchone()[0] != CATALOG_VERSION:
                     db.execute("DROP TABLE IF EXISTS runs")  # another version's entries: derive them again
+                    db.execute("DROP TABLE IF EXISTS folder")
                     db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER,"
                                " offset INTEGER, state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT,"
                                " host TEXT, pid INTEGER, grp TEXT, error TEXT, details TEXT)")
                     db.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
                 db.execute("COMMIT")
+            # the logs folder as last listed whole (a table a catalog of this version may still lack)
+            db.execute("CREATE TABLE IF NOT EXISTS folder (key TEXT)")
             yield db
         finally:
             db.close()
@@ -292,6 +315,32 @@ class RunSummary:
             current["min"] = low if current["min"] is None else (current["min"] if low is None else min(current["min"], low))
             current["max"] = high if current["max"] is None else (current["max"] if high is None else max(current["max"], high))
         return {**self.facts, "hyperparameters": hyper, "metrics": metrics}
+
+
+# A folder's mtime this close to now may not show a change made in the same clock tick: not trusted.
+_FOLDER_SETTLED_NS = 2_000_000_000
+
+
+def _folder_key(runs_dir: Path) -> str | None:
+    """What tells whether the logs folder's names changed (a log added, compressed, removed) since a scan:
+    its mtime and inode; None while the folder changed too recently to tell (or does not exist)."""
+    try:
+        stat = os.stat(runs_dir)
+    except OSError:
+        return None
+    if time.time_ns() - stat.st_mtime_ns < _FOLDER_SETTLED_NS:
+        return None
+    return f"{stat.st_ino}:{stat.st_mtime_ns}"
+
+
+def _saved_key(db: sqlite3.Connection) -> str | None:
+    row = db.execute("SELECT key FROM folder").fetchone()
+    return row[0] if row else None
+
+
+def _save_key(db: sqlite3.Connection, key: str) -> None:
+    db.execute("DELETE FROM folder")
+    db.execute("INSERT INTO folder (key) VALUES (?)", (key,))
 
 
 def summary_path(log: Path) -> Path:

@@ -28,7 +28,7 @@ from provinstr.errors import QuerySyntaxError, StoreError, StoreFormatError  # n
 from provinstr.store import catalog, logs
 from provinstr.store.progress import IngestBar, Progress
 from provinstr.store.results import QueryResult, collect
-from provinstr.vocab import PI, PREFIXES
+from provinstr.vocab.terms import PI, PREFIXES
 
 # 2: finished logs may be compressed (runs/<id>.nq.gz), which format-1 readers cannot read.
 FORMAT_VERSION = 2

@@ -29,7 +29,7 @@ from provinstr.errors import ProvinstrWarning, QuerySyntaxError, RemoteError, St
 from provinstr.store import sync
 from provinstr.store.local import LocalStore
 from provinstr.store.results import QueryResult, collect
-from provinstr.vocab import CATALOG_GRAPH, PI, PREFIXES, RUN_BASE
+from provinstr.vocab.terms import CATALOG_GRAPH, PI, PREFIXES, RUN_BASE
 
 QUERY_URL_ENV = "PROVINSTR_QUERY_URL"
 UPDATE_URL_ENV = "PROVINSTR_UPDATE_URL"

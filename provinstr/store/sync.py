@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from provinstr.errors import RemoteError, StoreError
 from provinstr.store import catalog, logs
 from provinstr.store.local import LocalStore
-from provinstr.vocab import CATALOG_GRAPH, PI, RUN_BASE
+from provinstr.vocab.terms import CATALOG_GRAPH, PI, RUN_BASE
 
 if TYPE_CHECKING:  # pragma: no cover
     from provinstr.store.remote import Endpoint
