@@ -362,3 +362,20 @@ def test_a_listed_run_survives_deepcopy_and_pickle_with_its_values(sweep):
     for copied in (copy.deepcopy(listed), pickle.loads(pickle.dumps(listed)), copy.copy(listed)):
         assert (copied.params, copied.final, copied.best) == (listed.params, listed.final, listed.best)
         assert copied.params and copied.final
+
+
+def test_a_read_only_catalog_still_lists_every_run(store_dir, monkeypatch):
+    from provinstr.store import catalog
+
+    write_run(store_dir, name="a.py", epochs=2)
+    write_run(store_dir, name="b.py", epochs=2)
+    assert [r.name for r in provinstr.open_store(store_dir).runs()] == ["a.py", "b.py"]
+    with sqlite3.connect(store_dir / CATALOG_FILE) as db:  # as a catalog written before the folder key
+        db.execute("DROP TABLE folder")
+    _settle(store_dir / "runs", 60)
+    real = sqlite3.connect  # SQLite's own read-only mode (a test run as root could write a 0444 file)
+    monkeypatch.setattr(catalog.sqlite3, "connect",
+                        lambda path, **options: real(f"file:{path}?mode=ro", uri=True, **options))
+    for _ in range(2):
+        assert [r.name for r in provinstr.open_store(store_dir).runs()] == ["a.py", "b.py"]
+    assert (store_dir / CATALOG_FILE).exists()

@@ -43,7 +43,7 @@ def test_every_pi_term_of_the_namespace_is_declared_in_the_ontology(ontology):
 
 def test_every_pi_term_of_the_ontology_is_in_the_namespace(ontology):
     extra = terms_in(ontology, PI_NS) - pi_terms()
-    assert not extra, f"add these terms to PI in provinstr/vocab/__init__.py: {sorted(extra)}"
+    assert not extra, f"add these terms to PI_TERMS in provinstr/vocab/terms.py: {sorted(extra)}"
 
 
 def test_every_term_has_a_label_and_a_comment(ontology):
@@ -97,3 +97,17 @@ def test_a_misspelt_pi_term_raises():
         PI.Hyperparamter  # noqa: B018
     with pytest.raises(AttributeError):
         MLS.HyperparameterSetting  # noqa: B018
+
+
+def test_the_plain_string_terms_are_the_rdflib_terms_and_survive_copying():
+    import copy
+    import pickle
+
+    from provinstr.vocab import terms
+
+    assert terms.PI.status == str(PI.status) and terms.MLS.Run == str(MLS.Run)
+    assert set(terms.PI_TERMS) == set(PI.__annotations__)
+    with pytest.raises(AttributeError):
+        terms.PI.stauts  # a misspelt term fails, as rdflib's closed namespace does
+    assert copy.deepcopy(terms.PI).epoch == terms.PI.epoch
+    assert pickle.loads(pickle.dumps(PI)) is PI

@@ -126,7 +126,11 @@ class RunCatalog:
             stale = [run_id for run_id, (path, stat) in files.items()
                      if known.get(run_id) != (path.name, stat.st_size, stat.st_mtime_ns)]
             gone = [run_id for run_id in known if run_id not in files] if whole else []
-            if stale or gone or (whole and folder is not None):
+            if not stale and not gone:
+                if whole and folder is not None and folder != _saved_key(db):
+                    with contextlib.suppress(sqlite3.OperationalError):  # read-only: whole scans, as before
+                        _save_key(db, folder)
+            else:
                 db.execute("BEGIN IMMEDIATE")  # one updater at a time; readers keep reading
                 for run_id in gone:
                     db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -140,7 +144,8 @@ class RunCatalog:
                         done += files[run_id][1].st_size
                         bar(done, total, count, len(stale), 0)
                 if whole and folder is not None:
-                    _save_key(db, folder)
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        _save_key(db, folder)
                 db.execute("COMMIT")
             return list(db.execute(f"SELECT id, {', '.join(_FACT_COLUMNS)}, details FROM runs"))
 
@@ -198,7 +203,8 @@ class RunCatalog:
                     db.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
                 db.execute("COMMIT")
             # the logs folder as last listed whole (a table a catalog of this version may still lack)
-            db.execute("CREATE TABLE IF NOT EXISTS folder (key TEXT)")
+            with contextlib.suppress(sqlite3.OperationalError):  # a read-only catalog: no key, whole scans
+                db.execute("CREATE TABLE IF NOT EXISTS folder (key TEXT)")
             yield db
         finally:
             db.close()
@@ -334,13 +340,15 @@ def _folder_key(runs_dir: Path) -> str | None:
 
 
 def _saved_key(db: sqlite3.Connection) -> str | None:
-    row = db.execute("SELECT key FROM folder").fetchone()
+    try:
+        row = db.execute("SELECT key FROM folder").fetchone()
+    except sqlite3.OperationalError:  # no such table: a read-only catalog written before it
+        return None
     return row[0] if row else None
 
 
 def _save_key(db: sqlite3.Connection, key: str) -> None:
-    db.execute("DELETE FROM folder")
-    db.execute("INSERT INTO folder (key) VALUES (?)", (key,))
+    db.execute("INSERT OR REPLACE INTO folder (rowid, key) VALUES (1, ?)", (key,))  # one row, one statement
 
 
 def summary_path(log: Path) -> Path:

@@ -123,7 +123,11 @@ class LocalStore:
     def copy_run(self, run_id: str, into: ox.Store) -> None:
         """Add one run's graph to an in-memory store, read from its log (the truth): what the index holds
         for it once caught up, without taking the index lock or opening the index."""
-        data = logs.read_log(self.log_path(run_id))
+        try:
+            data = logs.read_log(self.log_path(run_id))
+        except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+            raise StoreError(f"cannot read the log of run {run_id} in the store at {self.path} ({error}); "
+                             "if it was removed or damaged, rebuild the index: provinstr reindex") from None
         data = data[: data.rfind(b"\n") + 1]  # a line still being written waits for its end
         _load(into, data)
         _keep_last_status(into, data)

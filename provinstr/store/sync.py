@@ -31,6 +31,8 @@ DEFAULT_BATCH_BYTES = 1 << 20
 _STATUS = f"<{PI.status}>".encode()
 _RUNNING = b'"running"'
 _LISTING = f"<{PI.listingSummary}>"
+# Logs longer than this get no listing summary when their run ends (what the catalog's seal skips too).
+LISTING_LIMIT_BYTES = 32 * 1024 * 1024
 
 
 # -- what has been sent ----------------------------------------------------------------
@@ -153,10 +155,14 @@ def send_listing(endpoint: "Endpoint", log: Path) -> None:
     """Keep an ended run's listing summary on the server (pi:listingSummary in the catalog graph), replacing
     the one before, so `provinstr runs --store URL` reads one value per run instead of every metric."""
     run_id = logs.run_id_of(log)
-    entry = catalog.log_entry(log) if run_id else None
-    if entry is None:
-        return
-    endpoint.update(listing_update(RUN_BASE + run_id, entry))
+    try:
+        if run_id is None or logs.uncompressed_size(log) > LISTING_LIMIT_BYTES:
+            return  # a run's exit must not wait for parsing a huge log: it is listed from its records
+        entry = catalog.log_entry(log)
+        if entry is not None:
+            endpoint.update(listing_update(RUN_BASE + run_id, entry))
+    except (OSError, ValueError, RemoteError):
+        pass  # a summary is an optimisation: without one the run is listed from its records
 
 
 def listing_update(run_iri: str, entry: dict) -> str:
@@ -164,7 +170,7 @@ def listing_update(run_iri: str, entry: dict) -> str:
     summary = {"version": catalog.CATALOG_VERSION, "hyperparameters": entry.get("hyperparameters", {}),
                "metrics": entry.get("metrics", {})}
     literal = ox.Literal(json.dumps(summary, default=str, allow_nan=True))
-    graph, subject = f"<{CATALOG_GRAPH}>", f"<{run_iri}>"
+    graph, subject = f"<{CATALOG_GRAPH}>", str(ox.NamedNode(run_iri))
     return (f"DELETE WHERE {{ GRAPH {graph} {{ {subject} {_LISTING} ?old }} }} ;\n"
             f"INSERT DATA {{ GRAPH {graph} {{ {subject} {_LISTING} {literal} }} }}")
 
@@ -210,6 +216,9 @@ def to_update(chunk: bytes) -> str:
     for (g, s), value in statuses.items():
         graph, subject = g.decode(), s.decode()
         if value == _RUNNING:  # only a run without any status yet is "running"
+            parts.append(  # a run continued under its id: its earlier summary no longer holds
+                f"DELETE WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ {subject} {_LISTING} ?summary }} }}"
+            )
             parts.append(
                 f"INSERT {{ GRAPH {graph} {{ {subject} {status} \"running\" }} }} "
                 f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {graph} {{ {subject} {status} ?old }} }} }}"

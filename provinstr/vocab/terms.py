@@ -42,7 +42,9 @@ class Terms:
         self._names = frozenset(names) if names is not None else None
 
     def __getattr__(self, name: str) -> str:
-        if name.startswith("__") or (self._names is not None and name not in self._names):
+        if name.startswith("_"):  # not a term (copy and pickle look such names up before __init__)
+            raise AttributeError(name)
+        if self._names is not None and name not in self._names:
             raise AttributeError(f"term {name!r} not in namespace {self._NS}")
         return self._NS + name
 
