@@ -117,9 +117,9 @@ class RunCatalog:
     # -- keeping it current ------------------------------------------------------------
     def _refresh(self) -> list[tuple]:
         with self._connect() as db:
-            folder = _folder_key(self.runs_dir)
+            folder, saved = _folder_key(self.runs_dir), _saved_key(db)
             known = {row[0]: row[1:] for row in db.execute("SELECT id, log, size, mtime_ns FROM runs")}
-            files = self._plain_logs(known) if folder is not None and folder == _saved_key(db) else None
+            files = self._plain_logs(known) if folder is not None and folder == saved else None
             whole = files is None
             if whole:  # a log added, compressed or removed since the last scan: list the folder
                 files = logs.log_stats(self.runs_dir)
@@ -127,7 +127,7 @@ class RunCatalog:
                      if known.get(run_id) != (path.name, stat.st_size, stat.st_mtime_ns)]
             gone = [run_id for run_id in known if run_id not in files] if whole else []
             if not stale and not gone:
-                if whole and folder is not None and folder != _saved_key(db):
+                if whole and folder is not None and folder != saved:
                     with contextlib.suppress(sqlite3.OperationalError):  # read-only: whole scans, as before
                         _save_key(db, folder)
             else:
@@ -361,9 +361,7 @@ def seal(packed: Path, data: bytes) -> None:
     run_id = logs.run_id_of(packed)
     if run_id is None:
         return
-    summary = RunSummary(RUN_BASE + run_id)
-    summary.add(data[: data.rfind(b"\n") + 1])
-    record = {"version": CATALOG_VERSION, "size": len(data), "entry": summary.entry()}
+    record = {"version": CATALOG_VERSION, "size": len(data), "entry": _fold(run_id, data)}
     target = summary_path(packed)
     target.parent.mkdir(exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -378,10 +376,12 @@ def log_entry(log: Path) -> dict | None:
         if record is not None:
             return record["entry"]
     run_id = logs.run_id_of(log)
-    if run_id is None:
-        return None
+    return None if run_id is None else _fold(run_id, logs.read_log(log))
+
+
+def _fold(run_id: str, data: bytes) -> dict[str, Any] | None:
+    """A run's entry from its whole log's bytes (a torn last line left out)."""
     summary = RunSummary(RUN_BASE + run_id)
-    data = logs.read_log(log)
     summary.add(data[: data.rfind(b"\n") + 1])
     return summary.entry()
 

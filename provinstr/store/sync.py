@@ -144,10 +144,8 @@ def send_chunk(endpoint: "Endpoint", chunk: bytes) -> None:
 
 
 def _ends_run(chunk: bytes) -> bool:
-    """True when the lines hold a run's final pi:status (not "running")."""
-    if _STATUS not in chunk:
-        return False
-    return any(_STATUS in line and _RUNNING not in line for line in chunk.splitlines())
+    """True when the lines' last pi:status is a final one (as the run's writer tells it at close)."""
+    return logs.last_status(chunk, b" " + _STATUS + b" ") in logs.FINAL_STATUSES
 
 
 # -- listing summaries -----------------------------------------------------------------------

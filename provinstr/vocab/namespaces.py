@@ -14,7 +14,8 @@ __all__ = ["PI", "MLS", "PROV", "RDF", "RDFS", "XSD"]
 
 
 def _defined(name: str, base: str, terms: tuple[str, ...], doc: str) -> type[DefinedNamespace]:
-    body = {"__module__": __name__, "__qualname__": name, "__doc__": doc, "__annotations__": {term: URIRef for term in terms}, "_fail": True, "_NS": Namespace(base)}
+    body = {"__module__": __name__, "__qualname__": name, "__doc__": doc,
+            "__annotations__": {term: URIRef for term in terms}, "_fail": True, "_NS": Namespace(base)}
     return types.new_class(name, (DefinedNamespace,), {}, lambda namespace: namespace.update(body))
 
 
