@@ -47,6 +47,8 @@ PARALLEL_LOADS = min(os.cpu_count() or 1, 4)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # One catch-up loads at most this much log text at a time (a load held ~2.7 bytes of memory per byte of it).
 BATCH_BYTES = 512 * 1024 * 1024
+# The background indexer's step: small, so that a reader waits little and a training's machine keeps its memory.
+BACKGROUND_BATCH_BYTES = 64 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -156,8 +158,9 @@ class LocalStore:
 
     # -- index -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """The index lock: readers take turns (writers never take it)."""
+    def _locked(self, wait: bool = True) -> Iterator[bool]:
+        """The index lock: readers take turns (writers never take it). Without `wait`, yields False
+        at once when another process holds it."""
         try:
             lock = open(self._lock_file, "a+")
         except OSError as error:
@@ -166,8 +169,12 @@ class LocalStore:
                 "reading a store needs write access to its folder: copy it somewhere writable"
             ) from error
         with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
 
     def read(self, work: Callable[[ox.Store], T], rebuild: bool = False, show_progress: bool | None = None) -> T:
         """work(index) on the index brought up to date with every log, under the index lock.
@@ -177,15 +184,7 @@ class LocalStore:
         damaged or built by an older provinstr is rebuilt from the logs, saying so once on stderr.
         """
         with self._locked():
-            why = None if rebuild else self._why_rebuild()
-            if why is not None and why != "it does not exist yet":
-                print(f"provinstr: rebuilding the index of the store at {self.path} from its run logs: {why}",
-                      file=sys.stderr)
-            if rebuild or why is not None:
-                self._clear_index()
-            state = self._read_state()
-            self._state = state if state is not None else {"format": INDEX_FORMAT, "runs": {}}
-            store = self._open_index()
+            store = self._sound_index(rebuild)
             try:
                 self._ingest(store, show_progress)
                 return work(store)
@@ -194,6 +193,37 @@ class LocalStore:
                 raise
             finally:
                 del store
+
+    def index_some(self, most_bytes: int = BACKGROUND_BATCH_BYTES) -> bool | None:
+        """Bring the index up to date by at most `most_bytes` of new log text, unless another process
+        holds it; True when nothing new is left, False when more is, None when the index was busy.
+
+        The background indexer's step (provinstr.store.background): the lock is let go between steps,
+        so a reader waits for one step at most and a long backlog never holds a batch's memory.
+        """
+        with self._locked(wait=False) as held:
+            if not held:
+                return None
+            store = self._sound_index(False)
+            try:
+                return self._ingest(store, False, most_bytes)
+            except BaseException as error:
+                traceback.clear_frames(error.__traceback__)  # frames would keep the index open
+                raise
+            finally:
+                del store
+
+    def _sound_index(self, rebuild: bool) -> ox.Store:
+        """The opened index, rebuilt first when asked or when unsound (saying why once on stderr)."""
+        why = None if rebuild else self._why_rebuild()
+        if why is not None and why != "it does not exist yet":
+            print(f"provinstr: rebuilding the index of the store at {self.path} from its run logs: {why}",
+                  file=sys.stderr)
+        if rebuild or why is not None:
+            self._clear_index()
+        state = self._read_state()
+        self._state = state if state is not None else {"format": INDEX_FORMAT, "runs": {}}
+        return self._open_index()
 
     def _clear_index(self) -> None:
         # The record goes first: a rebuild killed half-way leaves an index without one, rebuilt next time.
@@ -223,8 +253,9 @@ class LocalStore:
                 gc.collect()  # a dropped reader may still be waiting in a reference cycle
                 time.sleep(0.05)
 
-    def _ingest(self, store: ox.Store, show_progress: bool | None = None) -> None:
-        """Load every log's new complete lines into the index by bulk loads (work ∝ what is new).
+    def _ingest(self, store: ox.Store, show_progress: bool | None = None, most_bytes: int | None = None) -> bool:
+        """Load every log's new complete lines into the index by bulk loads (work ∝ what is new); with
+        `most_bytes`, only the first batch of at most that much. True when no new line is left.
 
         A large backlog is split by size among parallel bulk loads (Oxigraph's loader works on one
         core and lets go of the GIL), each taking whole logs.
@@ -249,13 +280,16 @@ class LocalStore:
         if not tails:
             if newly_seen:
                 self._write_state()
-            return
-        total = sum(tail.size for tail in tails)
-        with IngestBar(total, len(tails), show=show_progress if show_progress is not None else self.show_progress) as bar:
-            counts = _Counts(bar, total, len(tails))
+            return True
+        pending = _batches(tails, most_bytes or BATCH_BYTES)
+        batches = pending[:1] if most_bytes is not None else pending
+        total = sum(tail.size for batch in batches for tail in batch)
+        runs = sum(len(batch) for batch in batches)
+        with IngestBar(total, runs, show=show_progress if show_progress is not None else self.show_progress) as bar:
+            counts = _Counts(bar, total, runs)
             # Batches of at most BATCH_BYTES: a loader's memory grows with what one load holds, and a
             # reader killed part-way keeps the batches it finished.
-            for batch in _batches(tails, BATCH_BYTES):
+            for batch in batches:
                 self._load_batch(store, batch, counts)
                 for tail in batch:
                     offsets[tail.run_id] = tail.end
@@ -264,6 +298,7 @@ class LocalStore:
                     else:
                         seen.pop(tail.run_id, None)
                 self._write_state()
+        return len(batches) == len(pending)
 
     def _load_batch(self, store: ox.Store, tails: list["_Tail"], counts: "_Counts") -> None:
         """Bulk-load these tails, split by size among parallel loads; fix their statuses; flush."""
@@ -353,17 +388,21 @@ class LocalStore:
         return self.read(lambda store: list(store.quads_for_pattern(None, None, None, graph)))
 
     # -- writing -----------------------------------------------------------------------
-    def open_log(self, run_id: str) -> "RunLog":
-        """The append-only log a new run writes to (creates the store if needed)."""
+    def open_log(self, run_id: str, index_when_ended: bool = True) -> "RunLog":
+        """The append-only log a new run writes to (creates the store if needed); once the run has ended,
+        a background indexer brings the catalog and index up to date (`index_when_ended`, provinstr.store.background)."""
+        from provinstr.store import background  # here: `python -m provinstr.store.background` imports this module
+
         self.create()
-        return RunLog(self.log_path(run_id))
+        return RunLog(self.log_path(run_id), functools.partial(background.start, self.path) if index_when_ended else None)
 
 
 class RunLog:
     """One run's append-only N-Quads log, locked for as long as its process lives."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, when_ended: Callable[[], object] | None = None) -> None:
         self.path = path
+        self._when_ended = when_ended  # called once the log of a finished run is closed
         # Unbuffered: a failed write leaves nothing queued. The lock is held until the process
         # ends: readers tell a live run from a killed one by it.
         self._handle = _open_locked(path)
@@ -387,13 +426,16 @@ class RunLog:
 
     def close(self) -> None:
         """Let go of the log; a finished run's log is compressed first (runs/<id>.nq.gz)."""
+        ended = self._status in logs.FINAL_STATUSES and not self._handle.closed
         try:
-            if self._status in logs.FINAL_STATUSES and not self._torn and not self._handle.closed:
+            if ended and not self._torn:
                 logs.compress_log(self.path, sealed=_seal)
         except OSError:
             pass  # the plain log stays: it reads the same, and `provinstr reindex` compresses it later
         finally:
             self._handle.close()
+        if ended and self._when_ended is not None:
+            self._when_ended()
 
     def release_after_fork(self) -> None:
         """In a forked child: let go of the parent's log (and so of its lock)."""

@@ -307,7 +307,7 @@ class RemoteStore:
         """A sink that appends to the spool log and sends new lines to the server from its own thread."""
         spool = self.spool(create=True)
         assert spool is not None
-        return RemoteSink(self.endpoint, spool.open_log(run_id))
+        return RemoteSink(self.endpoint, spool.open_log(run_id, index_when_ended=False))  # the server is queried
 
 
 class RemoteSink:
