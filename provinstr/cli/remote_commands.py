@@ -11,8 +11,6 @@ from provinstr.cli.application import app, console, fail
 from provinstr.config import store_location
 from provinstr.store import StoreError
 from provinstr.store.local import LocalStore
-from provinstr.store.remote import Endpoint, is_url, redact, spool_location
-from provinstr.store.sync import merge_stores, push_store
 
 
 @app.command()
@@ -26,6 +24,9 @@ def push(
     ),
 ) -> None:
     """Send local runs (or their unsent rest) to a SPARQL server; pushing twice adds nothing."""
+    from provinstr.store.remote import Endpoint, is_url, redact, spool_location  # HTTP only when pushing
+    from provinstr.store.sync import push_store
+
     configured = store_location(store)
     target = to or (configured if is_url(configured) else None)
     if not target:
@@ -56,6 +57,9 @@ def merge(
     store: Optional[str] = typer.Option(None, "--store", help="Same as --into."),
 ) -> None:
     """Combine the stores of several machines into one (a folder, or a server: then it pushes each)."""
+    from provinstr.store.remote import Endpoint, is_url, redact
+    from provinstr.store.sync import merge_stores, push_store
+
     target = into or store_location(store)
     try:
         if is_url(target):

@@ -10,7 +10,6 @@ import typer
 
 from provinstr.cli.application import UsageError, app
 from provinstr.cli.common import StoreOption, user_errors
-from provinstr.ui.security import is_loopback
 
 TOKEN_ENV = "PROVINSTR_UI_TOKEN"
 # A token travels in a URL and a cookie: letters, digits and -._~ need no quoting in either.
@@ -19,6 +18,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9._~-]{16,}")
 
 def check_token(token: str | None, host: str) -> str | None:
     """The token to require (None: none); refuses a non-loopback host without one, or a weak one."""
+    from provinstr.ui.security import is_loopback  # not at import: every command would pay for it
+
     if token is not None and not _TOKEN.fullmatch(token):
         raise UsageError("--token / PROVINSTR_UI_TOKEN: use 16 or more letters, digits or -._~ "
                          "(e.g. python -c 'import secrets; print(secrets.token_urlsafe())')")
@@ -76,6 +77,8 @@ def ui(
         except ImportError as error:
             raise UsageError(f"provinstr ui needs its extra: pip install 'provinstr[ui]' ({error})") from None
         sock = _bind(host, port)
+    from provinstr.ui.security import is_loopback
+
     remote = not is_loopback(host)
     application = create_app(opened.location, token=token, allow_steer=allow_steer, remote=remote)
     url = _url(host, sock.getsockname()[1], token)

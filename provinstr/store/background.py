@@ -1,11 +1,11 @@
 """The background indexer: when a run ends, a detached, low-priority process folds the new logs into
 the catalog and the index, so the next listing or query finds no backlog (like `git gc --auto`).
 
-It works in steps of `BACKGROUND_BATCH_BYTES` and lets go of the index lock between them, so a reader
-that comes meanwhile waits for one step at most; it stops when nothing new is left, or at once when
-another process holds the index (that reader brings it up to date itself). Nothing depends on it: the
-logs stay the truth, and every reader still catches the index up first. Set PROVINSTR_BACKGROUND_INDEX=0
-to turn it off.
+It works in steps of one catch-up batch (`BATCH_BYTES` of log text) and lets go of the index lock
+between them, so a reader that comes meanwhile waits for one step at most; it stops when nothing new
+is left, or at once when another process holds the index (that reader brings it up to date itself).
+Nothing depends on it: the logs stay the truth, and every reader still catches the index up first.
+Set PROVINSTR_BACKGROUND_INDEX=0 to turn it off.
 
   python -m provinstr.store.background STORE_FOLDER
 """
@@ -78,12 +78,12 @@ def catch_up(store_path: str | os.PathLike, most_bytes: int | None = None) -> No
     """Fold the new logs into the catalog, then the index, step by step, until nothing is new or a
     reader takes over."""
     from provinstr.store.catalog import RunCatalog
-    from provinstr.store.local import BACKGROUND_BATCH_BYTES, LocalStore
+    from provinstr.store.local import BATCH_BYTES, LocalStore
 
     store, catalog = LocalStore(store_path), RunCatalog(store_path)
     while True:
         catalog.entries()  # first: a listing is what a user asks for soonest
-        if store.index_some(most_bytes or BACKGROUND_BATCH_BYTES) is not False:
+        if store.index_some(most_bytes or BATCH_BYTES) is not False:
             break
         time.sleep(PAUSE_SECONDS)
     catalog.entries()  # the runs that ended meanwhile

@@ -45,10 +45,9 @@ SEAL_LIMIT_BYTES = 32 * 1024 * 1024
 # A backlog is split among up to this many parallel bulk loads, each of at least PARALLEL_MIN_BYTES.
 PARALLEL_LOADS = min(os.cpu_count() or 1, 4)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# One catch-up loads at most this much log text at a time (a load held ~2.7 bytes of memory per byte of it).
-BATCH_BYTES = 512 * 1024 * 1024
-# The background indexer's step: small, so that a reader waits little and a training's machine keeps its memory.
-BACKGROUND_BATCH_BYTES = 64 * 1024 * 1024
+# One catch-up loads at most this much log text at a time (a load held ~2.7 bytes of memory per byte of it):
+# measured on 150 sweep runs, 64 MB loaded as fast as 256-512 MB (120k quads/s) in 300 instead of 670 MB.
+BATCH_BYTES = 64 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -194,12 +193,12 @@ class LocalStore:
             finally:
                 del store
 
-    def index_some(self, most_bytes: int = BACKGROUND_BATCH_BYTES) -> bool | None:
+    def index_some(self, most_bytes: int = BATCH_BYTES) -> bool | None:
         """Bring the index up to date by at most `most_bytes` of new log text, unless another process
         holds it; True when nothing new is left, False when more is, None when the index was busy.
 
         The background indexer's step (provinstr.store.background): the lock is let go between steps,
-        so a reader waits for one step at most and a long backlog never holds a batch's memory.
+        so a reader waits for one step at most.
         """
         with self._locked(wait=False) as held:
             if not held:
