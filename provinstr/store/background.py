@@ -13,11 +13,12 @@ Set PROVINSTR_BACKGROUND_INDEX=0 to turn it off.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import sys
 import time
 from pathlib import Path
+
+from provinstr.store import logs
 
 ENV = "PROVINSTR_BACKGROUND_INDEX"
 _OFF = {"0", "false", "no", "off"}
@@ -37,7 +38,7 @@ def start(store_path: str | os.PathLike) -> int | None:
     """
     try:
         _reap()
-        if not enabled() or not sys.executable or _index_busy(Path(store_path) / "index.lock"):
+        if not enabled() or not sys.executable or logs.locked_elsewhere(Path(store_path) / "index.lock"):
             return None
         devnull = os.devnull
         pid = os.posix_spawn(
@@ -52,18 +53,6 @@ def start(store_path: str | os.PathLike) -> int | None:
         return None
     _started.append(pid)
     return pid
-
-
-def _index_busy(lock_file: Path) -> bool:
-    """True while another process holds the index lock (no file yet: free)."""
-    try:
-        with open(lock_file, "rb") as lock:
-            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except FileNotFoundError:
-        return False
-    except BlockingIOError:
-        return True
-    return False
 
 
 def _reap() -> None:

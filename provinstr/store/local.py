@@ -146,14 +146,7 @@ class LocalStore:
         path = self.log_path(run_id)
         if logs.is_compressed(path):
             return False  # compressed: its run has ended
-        try:
-            with open(path, "rb") as handle:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        return False
+        return logs.locked_elsewhere(path)
 
     # -- index -------------------------------------------------------------------------
     @contextlib.contextmanager

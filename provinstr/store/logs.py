@@ -171,3 +171,15 @@ def compress_if_finished(plain: Path, status_predicate: bytes,
             return False
         compress_log(plain, data, sealed)
         return True
+
+
+def locked_elsewhere(path: Path) -> bool:
+    """True while another process holds an exclusive lock on this file (a run's log, the index lock)."""
+    try:
+        with open(path, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # no such file (yet): nobody holds it
+        return False
+    return False
