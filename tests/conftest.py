@@ -22,7 +22,7 @@ def strict_capture(monkeypatch):
     """Test mode: a capture error raises instead of warning, so the suite sees every one."""
     monkeypatch.setenv("PROVINSTR_STRICT", "1")
     monkeypatch.delenv("PROVINSTR_STORE", raising=False)
-    # No detached indexer per ended run: tests' stores are deleted under it (tests/test_store_scale.py turns it on).
+    # No detached indexer per ended run: tests' stores are deleted under it (tests/test_background_index.py turns it on).
     monkeypatch.setenv("PROVINSTR_BACKGROUND_INDEX", "0")
 
 

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 import pyoxigraph as ox
 
+from provinstr.errors import StoreError
 from provinstr.store import logs
 from provinstr.store.progress import IngestBar
 from provinstr.store.results import to_python
@@ -42,6 +43,8 @@ CATALOG_VERSION = 2
 CATALOG_FILE = "catalog.sqlite"
 # More new or changed logs than this show a progress bar on a terminal while they are catalogued.
 PROGRESS_ABOVE_RUNS = 200
+# How long a listing waits for another process updating the catalog before it says so.
+BUSY_TIMEOUT_SECONDS = 60
 SUMMARIES = "summaries"  # next to runs/: derived, like the catalog and the index
 
 _TYPE, _LABEL = str(RDF.type), str(RDFS.label)
@@ -100,14 +103,23 @@ class RunCatalog:
 
     def entries(self) -> list[CatalogEntry]:
         """Every run with a started pi:Run in its log, oldest first, brought up to date with the logs."""
-        try:
-            rows = self._refresh()
-        except sqlite3.DatabaseError:  # truncated or not a database: the logs are the truth
-            self._remove()
-            rows = self._refresh()
-        found = [_entry(*row) for row in rows if row[2] is not None]
+        found = [_entry(*row) for row in self._current_rows() if row[2] is not None]
         found.sort(key=lambda e: (e.started, e.id))
         return found
+
+    def refresh(self) -> None:
+        """Bring the catalog up to date with the logs (the background indexer's first step)."""
+        self._current_rows()
+
+    def _current_rows(self) -> list[tuple]:
+        try:
+            return self._refresh()
+        except sqlite3.DatabaseError as error:
+            if _busy(error):  # another process is updating it: not damage, so never deleted
+                raise StoreError(f"the run catalog {self.path} stayed locked by another provinstr process "
+                                 f"({error}); try again in a moment") from error
+            self._remove()  # truncated or not a database: the logs are the truth
+            return self._refresh()
 
     def rebuild(self) -> int:
         """Delete the catalog and derive it again from every log; returns the number of runs."""
@@ -189,7 +201,7 @@ class RunCatalog:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != CATALOG_VERSION:
@@ -478,3 +490,9 @@ def _plain(value: Any) -> Any:
 
 def _time(text: str | None) -> _dt.datetime | None:
     return _dt.datetime.fromisoformat(text) if text else None
+
+
+def _busy(error: sqlite3.DatabaseError) -> bool:
+    """sqlite's "database is locked" / "busy": another connection holds it past the timeout."""
+    return isinstance(error, sqlite3.OperationalError) and any(
+        word in str(error).lower() for word in ("locked", "busy"))

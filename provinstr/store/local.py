@@ -25,7 +25,7 @@ from typing import Callable, Iterator, TypeVar
 import pyoxigraph as ox
 
 from provinstr.errors import QuerySyntaxError, StoreError, StoreFormatError  # noqa: F401 (re-exported)
-from provinstr.store import catalog, logs
+from provinstr.store import catalog, compaction, logs
 from provinstr.store.progress import IngestBar, Progress
 from provinstr.store.results import QueryResult, collect
 from provinstr.vocab.terms import PI, PREFIXES
@@ -63,6 +63,7 @@ class LocalStore:
         # A progress bar while a large backlog is indexed: True, False, or None (when stderr is a terminal).
         self.show_progress: bool | None = None
         self._state: dict = {"format": INDEX_FORMAT, "runs": {}}
+        self._loads = 0  # bulk loads this object made (each adds files: compaction.due)
         if create:
             self.create()
         self.check_format()
@@ -150,7 +151,7 @@ class LocalStore:
 
     # -- index -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self, wait: bool = True) -> Iterator[bool]:
+    def index_lock(self, wait: bool = True) -> Iterator[bool]:
         """The index lock: readers take turns (writers never take it). Without `wait`, yields False
         at once when another process holds it."""
         try:
@@ -175,45 +176,66 @@ class LocalStore:
         and keep no reference to it; `rebuild` deletes the index first. An index that is missing,
         damaged or built by an older provinstr is rebuilt from the logs, saying so once on stderr.
         """
-        with self._locked():
-            store = self._sound_index(rebuild)
-            try:
-                self._ingest(store, show_progress)
-                return work(store)
-            except BaseException as error:
-                traceback.clear_frames(error.__traceback__)  # frames would keep the index open
-                raise
-            finally:
-                del store
+        with self.index_lock(), self._opened_index(rebuild) as store:
+            loads = self._loads
+            self._ingest(store, show_progress)
+            answer = work(store)
+        if self._loads > loads and compaction.due(self.index_dir, self._state):
+            self._start_indexer()  # it compacts the index aside; this reader does not wait for that
+        return answer
 
     def index_some(self, most_bytes: int = BATCH_BYTES) -> bool | None:
         """Bring the index up to date by at most `most_bytes` of new log text, unless another process
-        holds it; True when nothing new is left, False when more is, None when the index was busy.
+        holds it; True when nothing new is left, False when more is, None when the index was busy or must
+        be rebuilt (damaged, older format: left to a reader, which says so).
 
         The background indexer's step (provinstr.store.background): the lock is let go between steps,
         so a reader waits for one step at most.
         """
-        with self._locked(wait=False) as held:
+        with self.index_lock(wait=False) as held:
             if not held:
                 return None
-            store = self._sound_index(False)
-            try:
+            why = self.why_rebuild()
+            if why is not None and why != "it does not exist yet":
+                return None  # a reader rebuilds it, and says why on its stderr
+            with self._opened_index(False) as store:
                 return self._ingest(store, False, most_bytes)
-            except BaseException as error:
-                traceback.clear_frames(error.__traceback__)  # frames would keep the index open
-                raise
-            finally:
-                del store
+
+    @contextlib.contextmanager
+    def _opened_index(self, rebuild: bool) -> Iterator[ox.Store]:
+        """The sound index, open for the `with` block only (the caller holds the index lock)."""
+        store = self._sound_index(rebuild)
+        try:
+            yield store
+        except BaseException as error:
+            traceback.clear_frames(error.__traceback__)  # frames would keep the index open
+            raise
+        finally:
+            del store
+
+    def finished_logs_behind(self) -> bool:
+        """Whether a finished (compressed) log changed since the index last read it whole; without the lock."""
+        state = self.read_record() or {}
+        seen = state.get("seen", {})
+        for run_id, (log, stat) in logs.log_stats(self.runs_dir).items():
+            if logs.is_compressed(log) and seen.get(run_id) != [stat.st_size, stat.st_mtime_ns]:
+                return True
+        return False
+
+    def _start_indexer(self) -> None:
+        from provinstr.store import background  # here: `python -m provinstr.store.background` imports this module
+
+        background.start(self.path)
 
     def _sound_index(self, rebuild: bool) -> ox.Store:
         """The opened index, rebuilt first when asked or when unsound (saying why once on stderr)."""
-        why = None if rebuild else self._why_rebuild()
+        why = None if rebuild else self.why_rebuild()
         if why is not None and why != "it does not exist yet":
             print(f"provinstr: rebuilding the index of the store at {self.path} from its run logs: {why}",
                   file=sys.stderr)
         if rebuild or why is not None:
             self._clear_index()
-        state = self._read_state()
+        state = self.read_record()
         self._state = state if state is not None else {"format": INDEX_FORMAT, "runs": {}}
         return self._open_index()
 
@@ -228,7 +250,7 @@ class LocalStore:
         while True:
             try:
                 return ox.Store(str(self.index_dir))
-            except OSError as error:
+            except (OSError, RuntimeError) as error:  # RocksDB's "Corruption: ..." is a RuntimeError
                 if "lock" not in str(error).lower():
                     if self.index_dir.exists() and not getattr(self, "_rebuilt_damaged", False):
                         self._rebuilt_damaged = True  # once: a second failure is not the index's fault
@@ -283,6 +305,7 @@ class LocalStore:
             # reader killed part-way keeps the batches it finished.
             for batch in batches:
                 self._load_batch(store, batch, counts)
+                self._loads += 1
                 for tail in batch:
                     offsets[tail.run_id] = tail.end
                     if tail.end == tail.start + tail.size:  # read to the end: skipped until the file changes
@@ -309,7 +332,7 @@ class LocalStore:
         store.flush()  # before the offsets say these lines are in
 
     # The index's own record: which format built it and how far each run's log is in it.
-    def _read_state(self) -> dict | None:
+    def read_record(self) -> dict | None:
         try:
             state = json.loads(self._offsets_file.read_text())
         except FileNotFoundError:
@@ -325,9 +348,9 @@ class LocalStore:
         tmp.write_text(json.dumps(self._state))
         os.replace(tmp, self._offsets_file)
 
-    def _why_rebuild(self) -> str | None:
+    def why_rebuild(self) -> str | None:
         """Why the index must be rebuilt from the logs before it can answer (None: it is sound)."""
-        state = self._read_state()
+        state = self.read_record()
         has_index = self.index_dir.exists() and any(self.index_dir.iterdir())
         if state is None:
             if has_index:
@@ -343,9 +366,32 @@ class LocalStore:
         return None
 
     def reindex(self, show_progress: bool | None = None) -> int:
-        """Delete the index and rebuild it from the logs (compressing finished ones); the number of quads."""
+        """Delete the index and rebuild it from the logs (compressing finished ones), then compact it;
+        the number of quads."""
         self.compact()
-        return self.read(len, rebuild=True, show_progress=show_progress)
+
+        def rebuilt(index: ox.Store) -> int:
+            compaction.compact_in_place(index, self)
+            return len(index)
+
+        return self.read(rebuilt, rebuild=True, show_progress=show_progress)
+
+    def record_compaction(self, files: int) -> None:
+        """Note in the index's record how many files it has right after a compaction (compaction.due)."""
+        self._state[compaction.STATE_KEY] = files
+        self._write_state()
+
+    def replace_index(self, compacted: Path, record: dict, replaced: Path) -> None:
+        """Put a compacted copy of the index in its place, with the record it was taken with (the caller
+        holds the index lock)."""
+        # The record goes first: killed before the new one is written, the index is rebuilt, never wrong.
+        self._offsets_file.unlink(missing_ok=True)
+        shutil.rmtree(replaced, ignore_errors=True)
+        os.rename(self.index_dir, replaced)
+        os.rename(compacted, self.index_dir)
+        self._state = record
+        self._write_state()
+        shutil.rmtree(replaced, ignore_errors=True)
 
     def compact(self) -> int:
         """Compress every plain log whose run has finished and that nobody writes; how many were."""
@@ -383,10 +429,8 @@ class LocalStore:
     def open_log(self, run_id: str, index_when_ended: bool = True) -> "RunLog":
         """The append-only log a new run writes to (creates the store if needed); once the run has ended,
         a background indexer brings the catalog and index up to date (`index_when_ended`, provinstr.store.background)."""
-        from provinstr.store import background  # here: `python -m provinstr.store.background` imports this module
-
         self.create()
-        return RunLog(self.log_path(run_id), functools.partial(background.start, self.path) if index_when_ended else None)
+        return RunLog(self.log_path(run_id), self._start_indexer if index_when_ended else None)
 
 
 class RunLog:
