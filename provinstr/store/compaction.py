@@ -26,7 +26,7 @@ import pyoxigraph as ox
 if TYPE_CHECKING:
     from provinstr.store.local import LocalStore
 
-MIN_NEW_FILES = 40  # about five loads
+MIN_NEW_FILES = 20  # two or three loads (a load adds a file per column family it touches)
 FREE_SPACE_FACTOR = 1.2  # the copy may need as much room again as the index
 COPY_NAME = "index.compacting"  # the checkpoint being compacted (only the background indexer makes one)
 REPLACED_NAME = "index.replaced"  # the old index, for the moment of the swap
