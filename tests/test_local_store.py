@@ -50,6 +50,35 @@ def test_opening_a_missing_store_says_how_to_make_one(tmp_path):
         open_store(tmp_path / "nowhere")
 
 
+def test_with_the_folder_unchanged_only_growing_logs_are_looked_at_and_a_new_log_is_found(store_dir, monkeypatch):
+    import os
+    import time
+
+    from provinstr.store import logs
+
+    finished = [record(store_dir, epochs=2, name=f"done{i}") for i in range(3)]
+    growing = reopen_log(store_dir, record(store_dir, epochs=2, name="growing"))  # a plain log, appended to
+    settle = lambda: os.utime(store_dir / "runs", ns=(time.time_ns() - 10**10,) * 2)  # changed 10 s ago
+    settle()
+    store = open_store(store_dir)
+    assert count(store) == 8  # a whole scan: the folder's key and the growing log are remembered
+    extra = (f"<https://w3id.org/provinstr/run/x/late/metric/loss> "
+             f"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/provinstr#Metric> "
+             f"<https://w3id.org/provinstr/run/{finished[0]}> .\n")
+    with open(growing, "a") as handle:
+        handle.write(extra)
+
+    def no_whole_scan(runs_dir):
+        raise AssertionError("the logs folder was listed although its names had not changed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(logs, "log_stats", no_whole_scan)
+        assert count(store) == 9
+    record(store_dir, epochs=1, name="new")  # a new log changes the folder
+    settle()
+    assert count(store) == 10
+
+
 def test_a_torn_last_line_waits_for_its_end(store_dir):
     run_id = record(store_dir, epochs=2)
     store = open_store(store_dir)

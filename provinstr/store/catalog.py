@@ -23,7 +23,6 @@ import os
 import re
 import sqlite3
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -129,7 +128,7 @@ class RunCatalog:
     # -- keeping it current ------------------------------------------------------------
     def _refresh(self) -> list[tuple]:
         with self._connect() as db:
-            folder, saved = _folder_key(self.runs_dir), _saved_key(db)
+            folder, saved = logs.folder_key(self.runs_dir), _saved_key(db)
             known = {row[0]: row[1:] for row in db.execute("SELECT id, log, size, mtime_ns FROM runs")}
             files = self._plain_logs(known) if folder is not None and folder == saved else None
             whole = files is None
@@ -333,22 +332,6 @@ class RunSummary:
             current["min"] = low if current["min"] is None else (current["min"] if low is None else min(current["min"], low))
             current["max"] = high if current["max"] is None else (current["max"] if high is None else max(current["max"], high))
         return {**self.facts, "hyperparameters": hyper, "metrics": metrics}
-
-
-# A folder's mtime this close to now may not show a change made in the same clock tick: not trusted.
-_FOLDER_SETTLED_NS = 2_000_000_000
-
-
-def _folder_key(runs_dir: Path) -> str | None:
-    """What tells whether the logs folder's names changed (a log added, compressed, removed) since a scan:
-    its mtime and inode; None while the folder changed too recently to tell (or does not exist)."""
-    try:
-        stat = os.stat(runs_dir)
-    except OSError:
-        return None
-    if time.time_ns() - stat.st_mtime_ns < _FOLDER_SETTLED_NS:
-        return None
-    return f"{stat.st_ino}:{stat.st_mtime_ns}"
 
 
 def _saved_key(db: sqlite3.Connection) -> str | None:

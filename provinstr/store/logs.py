@@ -12,6 +12,7 @@ import fcntl
 import gzip
 import os
 import struct
+import time
 from pathlib import Path
 from typing import IO, Callable
 
@@ -183,3 +184,19 @@ def locked_elsewhere(path: Path) -> bool:
     except OSError:  # no such file (yet): nobody holds it
         return False
     return False
+
+
+# A folder's mtime this close to now may not show a change made in the same clock tick: not trusted.
+FOLDER_SETTLED_NS = 2_000_000_000
+
+
+def folder_key(runs_dir: Path) -> str | None:
+    """What tells whether the logs folder's names changed (a log added, compressed, removed) since a scan:
+    its mtime and inode; None while the folder changed too recently to tell (or does not exist)."""
+    try:
+        stat = os.stat(runs_dir)
+    except OSError:
+        return None
+    if time.time_ns() - stat.st_mtime_ns < FOLDER_SETTLED_NS:
+        return None
+    return f"{stat.st_ino}:{stat.st_mtime_ns}"
