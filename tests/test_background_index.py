@@ -129,6 +129,7 @@ def test_a_sweep_of_runs_starts_one_indexer_at_a_time_and_leaves_no_child_behind
     asked, spawned = map(int, lines[1].split())
     assert asked == 20 and 1 <= spawned < 20  # one works while the others end: they start none
     wait_idle(store_dir)
+    assert (store_dir / background.LOG_NAME).exists()  # its stderr, empty when all went well
     assert len(answers(store_dir)["statuses"]) == 20 and indexer_log(store_dir) == ""
 
 
@@ -257,3 +258,15 @@ def test_a_catalog_busy_in_another_process_is_reported_not_deleted(store_dir, mo
         other.execute("ROLLBACK")
         other.close()
     assert len(runs.entries()) == 3
+
+
+def test_what_stops_it_is_written_to_its_log_with_the_time_and_pid(store_dir, monkeypatch, capfd):
+    record(store_dir, 1)
+
+    def broken(path, lock_fd=None):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(background, "catch_up", broken)
+    assert background.main([str(store_dir)]) == 1
+    line = capfd.readouterr().err  # its stderr is <store>/background.log when a run starts it
+    assert f"provinstr background indexer (pid {os.getpid()}) stopped: OSError: [Errno 28] No space left on device" in line
