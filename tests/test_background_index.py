@@ -270,3 +270,21 @@ def test_what_stops_it_is_written_to_its_log_with_the_time_and_pid(store_dir, mo
     assert background.main([str(store_dir)]) == 1
     line = capfd.readouterr().err  # its stderr is <store>/background.log when a run starts it
     assert f"provinstr background indexer (pid {os.getpid()}) stopped: OSError: [Errno 28] No space left on device" in line
+
+
+def test_a_copy_of_an_index_rebuilt_meanwhile_is_dropped(store_dir, monkeypatch):
+    from provinstr.store import compaction
+
+    record(store_dir, 3)
+    before = answers(store_dir)
+    store = LocalStore(store_dir)
+    real = compaction._with_index
+
+    def rebuilt_meanwhile(path, work):
+        real(path, work)
+        if path.name == compaction.COPY_NAME:
+            LocalStore(store_dir).reindex()  # `provinstr reindex` while the copy is compacted
+
+    monkeypatch.setattr(compaction, "_with_index", rebuilt_meanwhile)
+    assert compaction.compact_aside(store) == "changed"
+    assert answers(store_dir) == before and not (store_dir / compaction.COPY_NAME).exists()

@@ -69,9 +69,12 @@ def start(store_path: str | os.PathLike) -> int | None:
 def _spawn(folder: Path, lock: int) -> int | None:
     import provinstr
 
-    # A script that found provinstr through sys.path (a checkout, a vendored copy) is not alone.
+    # A script that found provinstr through sys.path (a checkout, a vendored copy) is not alone; an
+    # installed provinstr is found anyway (site-packages first on PYTHONPATH would shadow the stdlib).
     here = str(Path(provinstr.__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+    env = dict(os.environ)
+    if here not in _site_folders():
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     command = [sys.executable, "-m", "provinstr.store.background", "--lock-fd", str(lock), str(folder)]
     shell = subprocess.run(
         ["/bin/sh", "-c", _SHELL_SCRIPT, "sh", str(folder / LOG_NAME), *command],
@@ -82,6 +85,13 @@ def _spawn(folder: Path, lock: int) -> int | None:
     )
     answer = shell.stdout.decode().strip()
     return int(answer) if shell.returncode == 0 and answer.isdigit() else None
+
+
+def _site_folders() -> set[str]:
+    import site
+
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    return {str(Path(folder).resolve()) for folder in folders}
 
 
 def catch_up(store_path: str | os.PathLike, lock_fd: int | None = None, step_bytes: int = STEP_BYTES) -> str:
@@ -104,6 +114,7 @@ def _work(folder: Path, lock: int, step_bytes: int) -> str:
     identity = _identity(folder)
     store, catalog = LocalStore(folder), RunCatalog(folder)
     compaction.remove_leftovers(folder)  # of a compaction that was killed: only this process makes them
+    behind: set[str] = set()
     for _ in range(MOST_ROUNDS):
         while True:
             if _identity(folder) != identity:
@@ -116,11 +127,16 @@ def _work(folder: Path, lock: int, step_bytes: int) -> str:
                 break
             time.sleep(PAUSE_SECONDS)
         if compaction.due(store.index_dir, store.read_record()) and _identity(folder) == identity:
-            compaction.compact_aside(store)
+            try:
+                compaction.compact_aside(store)
+            except Exception as error:  # noqa: BLE001 - the index as it is still answers; the logs say why
+                _say(f"compaction of {folder}/index failed, the index is left as it is: {type(error).__name__}: {error}")
         # Let go, then look once more: a run that ended while this held the lock started no indexer.
         fcntl.flock(lock, fcntl.LOCK_UN)
-        if not store.finished_logs_behind():
-            return "done"
+        still = store.finished_logs_behind()
+        if not still or still == behind:
+            return "done"  # nothing new, or logs it cannot read to the end (a reader will say why)
+        behind = still
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -174,10 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         catch_up(options.store, options.lock_fd)
     except Exception as error:  # noqa: BLE001 - detached: the log says it; the next reader does the work
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} provinstr background indexer (pid {os.getpid()}) stopped: "
-              f"{type(error).__name__}: {error}", file=sys.stderr)
+        _say(f"stopped: {type(error).__name__}: {error}")
         return 1
     return 0
+
+
+def _say(message: str) -> None:
+    """A line on stderr: <store>/background.log when a run started this process."""
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} provinstr background indexer (pid {os.getpid()}) {message}",
+          file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

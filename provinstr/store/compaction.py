@@ -108,9 +108,9 @@ def _with_index(path: Path, work) -> None:
 
 
 def _extends(now: dict | None, taken: dict) -> bool:
-    """Whether the index's record now only goes further than when the copy was taken (no run removed,
-    no log read again from an earlier place, the same format)."""
-    if now is None or now.get("format") != taken.get("format"):
-        return False
+    """Whether the index's record now only goes further than when the copy was taken (the same build and
+    format, no run removed, no log read again from an earlier place)."""
+    if now is None or now.get("format") != taken.get("format") or now.get("build") != taken.get("build"):
+        return False  # rebuilt meanwhile (reindex, a damaged index): the copy is of the older build
     runs = now.get("runs", {})
     return all(run_id in runs and runs[run_id] >= offset for run_id, offset in taken.get("runs", {}).items())

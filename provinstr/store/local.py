@@ -178,10 +178,14 @@ class LocalStore:
         and keep no reference to it; `rebuild` deletes the index first. An index that is missing,
         damaged or built by an older provinstr is rebuilt from the logs, saying so once on stderr.
         """
-        with self.index_lock(), self._opened_index(rebuild) as store:
-            loads = self._loads
-            self._ingest(store, show_progress)
-            answer = work(store)
+        loads = self._loads
+
+        def catch_up_then_work(index: ox.Store) -> T:
+            self._ingest(index, show_progress)
+            return work(index)
+
+        with self.index_lock():
+            answer = self._with_index(rebuild, True, catch_up_then_work)
         if self._loads > loads and compaction.due(self.index_dir, self._state):
             self._start_indexer()  # it compacts the index aside; this reader does not wait for that
         return answer
@@ -200,36 +204,33 @@ class LocalStore:
             why = self.why_rebuild()
             if why is not None and why != "it does not exist yet":
                 return None  # a reader rebuilds it, and says why on its stderr
-            with self._opened_index(False) as store:
-                return self._ingest(store, False, most_bytes)
+            return self._with_index(False, False, lambda index: self._ingest(index, False, most_bytes))
 
-    @contextlib.contextmanager
-    def _opened_index(self, rebuild: bool) -> Iterator[ox.Store]:
-        """The sound index, open for the `with` block only (the caller holds the index lock)."""
-        store = self._sound_index(rebuild)
+    def _with_index(self, rebuild: bool, repair: bool, work: Callable[[ox.Store], T]) -> T:
+        """work(index) on the sound index, closed again before this returns (the caller holds the index
+        lock); `repair`: rebuild an index that cannot be opened, saying so (else raise)."""
+        index = self._sound_index(rebuild, repair)
         try:
-            yield store
+            return work(index)
         except BaseException as error:
             traceback.clear_frames(error.__traceback__)  # frames would keep the index open
             raise
         finally:
-            del store
+            del index
 
-    def finished_logs_behind(self) -> bool:
-        """Whether a finished (compressed) log changed since the index last read it whole; without the lock."""
+    def finished_logs_behind(self) -> set[str]:
+        """The runs whose finished (compressed) log changed since the index last read it whole; without the lock."""
         state = self.read_record() or {}
         seen = state.get("seen", {})
-        for run_id, (log, stat) in logs.log_stats(self.runs_dir).items():
-            if logs.is_compressed(log) and seen.get(run_id) != [stat.st_size, stat.st_mtime_ns]:
-                return True
-        return False
+        return {run_id for run_id, (log, stat) in logs.log_stats(self.runs_dir).items()
+                if logs.is_compressed(log) and seen.get(run_id) != [stat.st_size, stat.st_mtime_ns]}
 
     def _start_indexer(self) -> None:
         from provinstr.store import background  # here: `python -m provinstr.store.background` imports this module
 
         background.start(self.path)
 
-    def _sound_index(self, rebuild: bool) -> ox.Store:
+    def _sound_index(self, rebuild: bool, repair: bool = True) -> ox.Store:
         """The opened index, rebuilt first when asked or when unsound (saying why once on stderr)."""
         state = None if rebuild else self.read_record()  # read once: at 10,000 runs it is ~1 MB of JSON
         why = None if rebuild else self.why_rebuild(state)
@@ -239,8 +240,8 @@ class LocalStore:
         if rebuild or why is not None:
             self._clear_index()
             state = None
-        self._state = state if state is not None else {"format": INDEX_FORMAT, "runs": {}}
-        return self._open_index()
+        self._state = state if state is not None else _fresh_record()
+        return self._open_index(repair)
 
     def _clear_index(self) -> None:
         # The record goes first: a rebuild killed half-way leaves an index without one, rebuilt next time.
@@ -248,19 +249,19 @@ class LocalStore:
         shutil.rmtree(self.index_dir, ignore_errors=True)
         self._mark_format()
 
-    def _open_index(self) -> ox.Store:
+    def _open_index(self, repair: bool = True) -> ox.Store:
         deadline = time.monotonic() + OPEN_WAIT_SECONDS
         while True:
             try:
                 return ox.Store(str(self.index_dir))
             except (OSError, RuntimeError) as error:  # RocksDB's "Corruption: ..." is a RuntimeError
                 if "lock" not in str(error).lower():
-                    if self.index_dir.exists() and not getattr(self, "_rebuilt_damaged", False):
+                    if repair and self.index_dir.exists() and not getattr(self, "_rebuilt_damaged", False):
                         self._rebuilt_damaged = True  # once: a second failure is not the index's fault
                         print(f"provinstr: rebuilding the index of the store at {self.path} from its run logs: "
                               f"it cannot be opened ({' '.join(str(error).split())[:200]})", file=sys.stderr)
                         self._clear_index()
-                        self._state = {"format": INDEX_FORMAT, "runs": {}}
+                        self._state = _fresh_record()
                         continue
                 if "lock" not in str(error).lower() or time.monotonic() > deadline:
                     raise StoreError(
@@ -369,7 +370,7 @@ class LocalStore:
 
     # The index's own record: which format built it and how far each run's log is in it.
     def read_record(self) -> dict | None:
-        """The index's record (index-offsets.json); parsed again only when the file changed (~1 MB of JSON
+        """The index's record (index-offsets.json); a file unchanged for 2 s is parsed once (~1 MB of JSON
         at 10,000 runs, ~25 ms), and handed out as a copy the caller may change."""
         try:
             key = _file_key(self._offsets_file)
@@ -382,14 +383,17 @@ class LocalStore:
             return {"format": 0, "runs": {}}  # truncated: rebuilt
         if not isinstance(state, dict) or not isinstance(state.get("runs"), dict):
             return {"format": 1, "runs": {}}  # format 1 kept {"<id>.nq": offset}
-        self._record_cache = (key, _copy_record(state))
+        if time.time_ns() - key[2] > logs.FOLDER_SETTLED_NS:
+            # Only a settled file: one rewritten in the same clock tick (with a reused inode, the same
+            # size) could not be told from this one, and a reader would trust offsets the index lacks.
+            self._record_cache = (key, _copy_record(state))
         return state
 
     def _write_state(self) -> None:
         tmp = self._offsets_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self._state))
         os.replace(tmp, self._offsets_file)
-        self._record_cache = (_file_key(self._offsets_file), _copy_record(self._state))
+        self._record_cache = None  # read back once it has settled
 
     def why_rebuild(self, state: dict | None = _UNREAD) -> str | None:
         """Why the index must be rebuilt from the logs before it can answer (None: it is sound); `state`:
@@ -749,3 +753,8 @@ def _file_key(path: Path) -> tuple[int, int, int]:
 def _copy_record(state: dict) -> dict:
     """A copy of an index record deep enough to change: its values are replaced, never changed in place."""
     return {key: dict(value) if isinstance(value, dict) else value for key, value in state.items()}
+
+
+def _fresh_record() -> dict:
+    """The record of an index about to be built; its build id tells a compacted copy of an older build."""
+    return {"format": INDEX_FORMAT, "runs": {}, "build": os.urandom(8).hex()}
