@@ -67,11 +67,9 @@ def start(store_path: str | os.PathLike) -> int | None:
 
 
 def _spawn(folder: Path, lock: int) -> int | None:
-    import provinstr
-
     # A script that found provinstr through sys.path (a checkout, a vendored copy) is not alone; an
     # installed provinstr is found anyway (site-packages first on PYTHONPATH would shadow the stdlib).
-    here = str(Path(provinstr.__file__).resolve().parent.parent)
+    here = str(Path(__file__).resolve().parents[2])  # the folder holding the provinstr package
     env = dict(os.environ)
     if here not in _site_folders():
         env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
