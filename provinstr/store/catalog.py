@@ -163,15 +163,8 @@ class RunCatalog:
     def _plain_logs(self, known: dict[str, tuple]) -> dict[str, tuple[Path, os.stat_result]] | None:
         """With the folder's names unchanged since the last scan, only the plain logs can have grown: their
         stats (None when one is gone after all, so the folder is listed)."""
-        found = {}
-        for run_id, (name, _size, _mtime) in known.items():
-            if name.endswith(logs.PLAIN):
-                path = self.runs_dir / name
-                try:
-                    found[run_id] = (path, path.stat())
-                except FileNotFoundError:
-                    return None
-        return found
+        plain = {run_id: name for run_id, (name, _size, _mtime) in known.items() if name.endswith(logs.PLAIN)}
+        return logs.named_log_stats(self.runs_dir, plain)
 
     def _update(self, db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result) -> None:
         row = db.execute("SELECT log, offset, state, size FROM runs WHERE id = ?", (run_id,)).fetchone()

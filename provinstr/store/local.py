@@ -332,14 +332,7 @@ class LocalStore:
 
     def _growing_log_stats(self) -> dict[str, tuple[Path, os.stat_result]] | None:
         """The stats of the logs the last whole scan left growing (None when one is gone: scan whole)."""
-        found = {}
-        for run_id, name in self._state.get("growing", {}).items():
-            path = self.runs_dir / name
-            try:
-                found[run_id] = (path, path.stat())
-            except OSError:
-                return None
-        return found
+        return logs.named_log_stats(self.runs_dir, self._state.get("growing", {}))
 
     def _remember_folder(self, folder: str, stats: dict[str, tuple[Path, os.stat_result]]) -> bool:
         """After a whole scan: the folder's key and the logs that may still grow (plain, or not read whole);

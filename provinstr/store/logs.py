@@ -50,6 +50,18 @@ def log_stats(runs_dir: Path) -> dict[str, tuple[Path, os.stat_result]]:
     return found
 
 
+def named_log_stats(runs_dir: Path, names: dict[str, str]) -> dict[str, tuple[Path, os.stat_result]] | None:
+    """Run id -> (runs_dir/name, its stat) for these log file names; None when one is gone (list the folder)."""
+    found: dict[str, tuple[Path, os.stat_result]] = {}
+    for run_id, name in names.items():
+        path = runs_dir / name
+        try:
+            found[run_id] = (path, path.stat())
+        except FileNotFoundError:
+            return None
+    return found
+
+
 def _log_entries(runs_dir: Path) -> dict[str, os.DirEntry]:
     # os.scandir and plain names: a store of 10,000 runs is listed in milliseconds
     found: dict[str, os.DirEntry] = {}
