@@ -17,6 +17,18 @@ VOCAB = REPO / "tests" / "data" / "vocab"
 pytest_plugins = ["ui_fixtures"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def test_environment():
+    """strict_capture's settings for the whole session, so module-scoped fixtures (set up before any
+    function-scoped one) run under them too: a detached indexer left by such a fixture's run raced a test
+    reading the store's files."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PROVINSTR_STRICT", "1")
+        patch.delenv("PROVINSTR_STORE", raising=False)
+        patch.setenv("PROVINSTR_BACKGROUND_INDEX", "0")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def strict_capture(monkeypatch):
     """Test mode: a capture error raises instead of warning, so the suite sees every one."""
