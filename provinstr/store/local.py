@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import pyoxigraph as ox
 
 from provinstr.errors import QuerySyntaxError, StoreError, StoreFormatError  # noqa: F401 (re-exported)
-from provinstr.store import catalog, compaction, logs
+from provinstr.store import catalog, compaction, logs, planner
 from provinstr.store.progress import IngestBar, Progress
 from provinstr.store.results import QueryResult, collect
 from provinstr.vocab.terms import PI, PREFIXES
@@ -452,6 +452,15 @@ class LocalStore:
             options = {"default_graph": [ox.NamedNode(g) for g in graphs]}
 
         def answer(store: ox.Store) -> QueryResult | QuerySyntaxError:
+            planned = _planned(store, sparql, options)
+            try:
+                return collect(store.query(planned, prefixes=PREFIXES, **options), most)
+            except SyntaxError as error:
+                if planned != sparql:  # the user's own text, so an error points into what they wrote
+                    return answer_as_written(store)
+                return QuerySyntaxError(f"malformed SPARQL: {error}")
+
+        def answer_as_written(store: ox.Store) -> QueryResult | QuerySyntaxError:
             try:
                 return collect(store.query(sparql, prefixes=PREFIXES, **options), most)
             except SyntaxError as error:
@@ -473,6 +482,26 @@ class LocalStore:
         a background indexer brings the catalog and index up to date (`index_when_ended`, provinstr.store.background)."""
         self.create()
         return RunLog(self.log_path(run_id), self._start_indexer if index_when_ended else None)
+
+
+# PROVINSTR_QUERY_PLAN=0 asks queries exactly as written (store/planner.py orders their triple patterns).
+QUERY_PLAN_ENV = "PROVINSTR_QUERY_PLAN"
+
+
+def _planned(store: ox.Store, sparql: str, options: dict) -> str:
+    """The query with its triple patterns in the order the index's counts favour; as written when planning
+    is off or fails (planning never costs a user their answer)."""
+    if os.environ.get(QUERY_PLAN_ENV) == "0":
+        return sparql
+
+    def select(text: str) -> list[list[str | None]]:
+        return [[None if term is None else term.value for term in row]
+                for row in store.query(text, prefixes=PREFIXES, **options)]
+
+    try:
+        return planner.reorder(sparql, select)
+    except Exception:  # noqa: BLE001 - a query this reader gets wrong is asked as written
+        return sparql
 
 
 class RunLog:
