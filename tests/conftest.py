@@ -18,24 +18,16 @@ pytest_plugins = ["ui_fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def test_environment():
-    """strict_capture's settings for the whole session, so module-scoped fixtures (set up before any
-    function-scoped one) run under them too: a detached indexer left by such a fixture's run raced a test
-    reading the store's files."""
+def strict_capture():
+    """Test mode for the whole session (so module-scoped fixtures, set up before any function-scoped one,
+    run under it too): a capture error raises instead of warning, so the suite sees every one."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PROVINSTR_STRICT", "1")
         patch.delenv("PROVINSTR_STORE", raising=False)
+        # No detached indexer per ended run: tests' stores are deleted under it, and one left by a
+        # module-scoped fixture's run raced a test reading the store's files (test_background_index turns it on).
         patch.setenv("PROVINSTR_BACKGROUND_INDEX", "0")
         yield
-
-
-@pytest.fixture(autouse=True)
-def strict_capture(monkeypatch):
-    """Test mode: a capture error raises instead of warning, so the suite sees every one."""
-    monkeypatch.setenv("PROVINSTR_STRICT", "1")
-    monkeypatch.delenv("PROVINSTR_STORE", raising=False)
-    # No detached indexer per ended run: tests' stores are deleted under it (tests/test_background_index.py turns it on).
-    monkeypatch.setenv("PROVINSTR_BACKGROUND_INDEX", "0")
 
 
 @pytest.fixture

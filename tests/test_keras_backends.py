@@ -85,7 +85,7 @@ def ran(request, tmp_path_factory) -> Ran:
     if backend == "torch":
         import torch  # noqa: F401 - installed by `make test` (torch==2.13.0, the CPU build)
     folder = tmp_path_factory.mktemp(f"keras-{backend}")
-    # module-scoped, so set up before conftest's strict_capture: strict mode is asked for here
+    # strict mode asked for explicitly too (conftest's session-wide strict_capture also sets it)
     env = {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "PROVINSTR_STRICT": "1"}
     plain = subprocess.run([sys.executable, str(SCRIPT), str(folder / "plain")], check=False, cwd=folder,
                            env={**os.environ, **env}, capture_output=True, text=True, timeout=300)

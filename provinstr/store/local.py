@@ -451,20 +451,18 @@ class LocalStore:
         if graphs is not None:
             options = {"default_graph": [ox.NamedNode(g) for g in graphs]}
 
-        def answer(store: ox.Store) -> QueryResult | QuerySyntaxError:
-            planned = _planned(store, sparql, options)
+        def ask(store: ox.Store, text: str) -> QueryResult | QuerySyntaxError:
             try:
-                return collect(store.query(planned, prefixes=PREFIXES, **options), most)
+                return collect(store.query(text, prefixes=PREFIXES, **options), most)
             except SyntaxError as error:
-                if planned != sparql:  # the user's own text, so an error points into what they wrote
-                    return answer_as_written(store)
                 return QuerySyntaxError(f"malformed SPARQL: {error}")
 
-        def answer_as_written(store: ox.Store) -> QueryResult | QuerySyntaxError:
-            try:
-                return collect(store.query(sparql, prefixes=PREFIXES, **options), most)
-            except SyntaxError as error:
-                return QuerySyntaxError(f"malformed SPARQL: {error}")
+        def answer(store: ox.Store) -> QueryResult | QuerySyntaxError:
+            planned = _planned(store, sparql, options)
+            result = ask(store, planned)
+            if isinstance(result, QuerySyntaxError) and planned != sparql:
+                return ask(store, sparql)  # the user's own text, so an error points into what they wrote
+            return result
 
         result = self.read(answer)
         if isinstance(result, QuerySyntaxError):
