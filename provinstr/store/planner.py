@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 # A count stops here: enough to tell a selective pattern from a common one, ~1 ms each on the index.
 COUNT_CAP = 1000
