@@ -76,3 +76,17 @@ def test_a_request_that_changes_nothing_it_may_is_refused(store_dir):
     assert outcome["status"] == steering.REFUSED and outcome["applied"] == {} and outcome["epoch"] == 1
     assert set(outcome["refused"]) == {"units", "learning_rate"} and optimizer.learning_rate == 0.1
     assert facts.adaptations(provinstr.open_store(store_dir).run(run.id)) == []
+
+
+def test_a_request_is_answered_applied_only_once_its_adaptation_can_be_read_from_the_store(store_dir):
+    # `provinstr steer` and the run page tell the asker "applied at epoch N" as soon as the request file
+    # says so; a query asked then must already find the change (the recorder writes every 0.5 s otherwise).
+    optimizer = Optimizer()
+    with provinstr.run(name="fake-fit", store=str(store_dir)) as run:
+        training = Activity(run, "Training", label="fit").start()
+        asked = steering.request(store_dir, run.id, {"learning_rate": 0.02}, agent="alice@lab")
+        apply_pending(FakeSteering(optimizer, training), run, 2)
+        assert steering.read(asked)["status"] == steering.APPLIED
+        [adaptation] = facts.adaptations(provinstr.open_store(store_dir).run(run.id))
+        assert (adaptation.epoch, adaptation.new, adaptation.agent) == (2, 0.02, "alice@lab")
+        training.end()

@@ -73,5 +73,8 @@ def apply_pending(target: Steerable, run: "Run | None", epoch: int) -> list[dict
                 refused[name] = f"{type(error).__name__}: {error}"
             else:
                 applied[name] = value
+        if applied:  # the asker is told "applied" once the adaptation is in the log, so a reader finds it
+            with guard("writing an adaptation to the log"):
+                run.flush(wait=True)
         outcomes.append(steering.handled(path, data, epoch, applied, refused))
     return outcomes
