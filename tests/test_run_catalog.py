@@ -195,8 +195,17 @@ def test_a_deleted_truncated_or_older_catalog_is_rebuilt_with_the_same_listing(s
     assert listing() == expected
     catalog.write_bytes(b"not a database at all" * 100)
     assert listing() == expected
-    with sqlite3.connect(catalog) as db:  # an older catalog: different version, stale entries
-        db.execute("UPDATE runs SET details = '{}', status = NULL")
+    with sqlite3.connect(catalog) as db:  # an older catalog: version 2's table (one details column), stale entries
+        db.execute("DROP TABLE runs")
+        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER, offset INTEGER,"
+                    " state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT, host TEXT, pid INTEGER, grp TEXT,"
+                    " error TEXT, details TEXT)")
+        db.executemany("INSERT INTO runs (id, started, details) VALUES (?, '2020-01-01T00:00:00+00:00', '{}')",
+                       [(run_id,) for run_id, *_ in expected])
+        db.execute("PRAGMA user_version = 2")
+    assert listing() == expected
+    with sqlite3.connect(catalog) as db:  # of this version, but stale: a version number it never had
+        db.execute("UPDATE runs SET metrics = '{}', status = NULL")
         db.execute("PRAGMA user_version = 0")
     assert listing() == expected
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from provinstr.analysis.facts import NOT_SCORED, higher_is_better
 from provinstr.errors import StoreError
 from provinstr.store import LocalStore, open_backend
 from provinstr.store.catalog import CatalogEntry, RunCatalog
@@ -146,23 +147,34 @@ class _LazyRunInfo(RunInfo):
 
 
 def _from_entry(entry: CatalogEntry) -> "Callable[[RunInfo, str], None]":
-    """What fills a run listed from the catalog: its entry's hyperparameters and metrics, decoded."""
+    """What fills a run listed from the catalog: its params from the entry's hyperparameters, its final and
+    best from the entry's metrics, each decoded when first read (a --where on K decodes no metrics)."""
 
-    def fill(info: RunInfo, _field: str) -> None:
-        _fill_from(info, entry.hyperparameters, entry.metrics)
+    def fill(info: RunInfo, field: str) -> None:
+        if field == "params":
+            info.params = dict(entry.hyperparameters)
+        else:
+            info.final, info.best = _final_and_best(entry.metrics)
 
     return fill
 
 
 def _fill_from(info: RunInfo, hyperparameters: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> None:
-    """Set a run's params, final and best from a catalog entry's (or a server listing summary's) details."""
-    from provinstr.analysis.facts import NOT_SCORED, higher_is_better
-
-    best = {name: m["max"] if higher_is_better(name) else m["min"]
-            for name, m in metrics.items() if name not in NOT_SCORED}
+    """Set a run's params, final and best from a server listing summary's details."""
     info.params = dict(hyperparameters)
-    info.final = {name: m["final"] for name, m in metrics.items()}
-    info.best = {name: value for name, value in best.items() if value is not None}
+    info.final, info.best = _final_and_best(metrics)
+
+
+def _final_and_best(metrics: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """({metric: final value}, {scored metric: best value}) from an entry's {metric: {final, min, max}}."""
+    final, best = {}, {}
+    for name, series in metrics.items():
+        final[name] = series["final"]
+        if name not in NOT_SCORED:
+            value = series["max"] if higher_is_better(name) else series["min"]
+            if value is not None:
+                best[name] = value
+    return final, best
 
 
 class _ServerListing:

@@ -35,10 +35,13 @@ from provinstr.store.progress import IngestBar
 from provinstr.store.results import to_python
 from provinstr.vocab.terms import PI, PROV, RDF, RDFS, RUN_BASE
 
-# Bump when what an entry holds or how it is derived changes: older catalogs are rebuilt, and summaries
-# (summaries/<id>.json) of another version are not used.
+# Bump when what an entry holds or how it is derived changes: summaries (summaries/<id>.json) and the
+# listing summaries pushed to a server of another version are not used, and catalogs are rebuilt.
+ENTRY_VERSION = 2
+# Bump when the catalog's table changes, and with ENTRY_VERSION: older catalogs are rebuilt (from summaries).
 # 2: the run facts in columns, hyperparameters and metrics as one JSON text decoded on use.
-CATALOG_VERSION = 2
+# 3: hyperparameters and metrics in two JSON columns, each decoded only when asked for.
+CATALOG_VERSION = 3
 CATALOG_FILE = "catalog.sqlite"
 # More new or changed logs than this show a progress bar on a terminal while they are catalogued.
 PROGRESS_ABOVE_RUNS = 200
@@ -73,21 +76,19 @@ class CatalogEntry:
     pid: int | None = None
     group: str | None = None
     error: str | None = None
-    # {"hyperparameters": {...}, "metrics": {...}} as JSON: decoded only when asked for (a listing is not)
-    details: str = "{}"
+    # Both as JSON text, each decoded only when asked for: a listing decodes neither, a --where on
+    # hyperparameters only the first.
+    hyperparameters_json: str = "{}"
+    metrics_json: str = "{}"
 
     @functools.cached_property
-    def _decoded(self) -> dict[str, Any]:
-        return json.loads(self.details)
-
-    @property
     def hyperparameters(self) -> dict[str, Any]:
-        return self._decoded.get("hyperparameters", {})
+        return json.loads(self.hyperparameters_json)
 
-    @property
+    @functools.cached_property
     def metrics(self) -> dict[str, dict[str, Any]]:
         """{metric: {"final": value at the last epoch, "epoch": that epoch, "min": ..., "max": ...}}"""
-        return self._decoded.get("metrics", {})
+        return json.loads(self.metrics_json)
 
 
 _FACT_COLUMNS = ("name", "started", "ended", "status", "host", "pid", "grp", "error")
@@ -158,7 +159,7 @@ class RunCatalog:
                     with contextlib.suppress(sqlite3.OperationalError):
                         _save_key(db, folder)
                 db.execute("COMMIT")
-            return list(db.execute(f"SELECT id, {', '.join(_FACT_COLUMNS)}, details FROM runs"))
+            return list(db.execute(f"SELECT id, {', '.join(_FACT_COLUMNS)}, hyperparameters, metrics FROM runs"))
 
     def _plain_logs(self, known: dict[str, tuple]) -> dict[str, tuple[Path, os.stat_result]] | None:
         """With the folder's names unchanged since the last scan, only the plain logs can have grown: their
@@ -203,7 +204,7 @@ class RunCatalog:
                     db.execute("DROP TABLE IF EXISTS folder")
                     db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER,"
                                " offset INTEGER, state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT,"
-                               " host TEXT, pid INTEGER, grp TEXT, error TEXT, details TEXT)")
+                               " host TEXT, pid INTEGER, grp TEXT, error TEXT, hyperparameters TEXT, metrics TEXT)")
                     db.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
                 db.execute("COMMIT")
             # the logs folder as last listed whole (a table a catalog of this version may still lack)
@@ -349,7 +350,7 @@ def seal(packed: Path, data: bytes) -> None:
     run_id = logs.run_id_of(packed)
     if run_id is None:
         return
-    record = {"version": CATALOG_VERSION, "size": len(data), "entry": _fold(run_id, data)}
+    record = {"version": ENTRY_VERSION, "size": len(data), "entry": _fold(run_id, data)}
     target = summary_path(packed)
     target.parent.mkdir(exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -378,7 +379,7 @@ def _sealed_entry(packed: Path) -> dict | None:
     """The summary written when `packed` was compressed, if it is of this version and of these bytes."""
     try:
         record = json.loads(summary_path(packed).read_text())
-        if (isinstance(record, dict) and record.get("version") == CATALOG_VERSION
+        if (isinstance(record, dict) and record.get("version") == ENTRY_VERSION
                 and record.get("size") == logs.uncompressed_size(packed) and "entry" in record):
             return record
     except (OSError, ValueError):
@@ -391,16 +392,17 @@ def _store(db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result
     """Write one run's row: where its log was read to, how to go on, and its entry (None: no run yet)."""
     entry = entry or {}
     facts = [entry.get("group" if column == "grp" else column) for column in _FACT_COLUMNS]
-    details = json.dumps({"hyperparameters": entry.get("hyperparameters", {}), "metrics": entry.get("metrics", {})})
+    details = [json.dumps(entry.get("hyperparameters", {})), json.dumps(entry.get("metrics", {}))]
     db.execute(
-        f"INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, {', '.join(_FACT_COLUMNS)}, details)"
-        f" VALUES ({', '.join('?' * (7 + len(_FACT_COLUMNS)))})",
-        (run_id, path.name, stat.st_size, stat.st_mtime_ns, offset, json.dumps(state), *facts, details),
+        f"INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, {', '.join(_FACT_COLUMNS)},"
+        f" hyperparameters, metrics) VALUES ({', '.join('?' * (8 + len(_FACT_COLUMNS)))})",
+        (run_id, path.name, stat.st_size, stat.st_mtime_ns, offset, json.dumps(state), *facts, *details),
     )
 
 
 def _entry(run_id: str, name: str | None, started: str | None, ended: str | None, status: str | None,
-           host: str | None, pid: int | None, group: str | None, error: str | None, details: str) -> CatalogEntry:
+           host: str | None, pid: int | None, group: str | None, error: str | None, hyperparameters: str | None,
+           metrics: str | None) -> CatalogEntry:
     return CatalogEntry(
         id=run_id,
         iri=RUN_BASE + run_id,
@@ -412,7 +414,8 @@ def _entry(run_id: str, name: str | None, started: str | None, ended: str | None
         pid=pid,
         group=group,
         error=error,
-        details=details,
+        hyperparameters_json=hyperparameters or "{}",
+        metrics_json=metrics or "{}",
     )
 
 

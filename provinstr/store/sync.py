@@ -165,7 +165,7 @@ def send_listing(endpoint: "Endpoint", log: Path) -> None:
 
 def listing_update(run_iri: str, entry: dict) -> str:
     """The SPARQL Update that sets a run's listing summary from its catalog entry."""
-    summary = {"version": catalog.CATALOG_VERSION, "hyperparameters": entry.get("hyperparameters", {}),
+    summary = {"version": catalog.ENTRY_VERSION, "hyperparameters": entry.get("hyperparameters", {}),
                "metrics": entry.get("metrics", {})}
     literal = ox.Literal(json.dumps(summary, default=str, allow_nan=True))
     graph, subject = f"<{CATALOG_GRAPH}>", str(ox.NamedNode(run_iri))
@@ -179,7 +179,7 @@ def read_listing(text: object) -> dict | None:
         summary = json.loads(str(text))
     except ValueError:
         return None
-    if not isinstance(summary, dict) or summary.get("version") != catalog.CATALOG_VERSION:
+    if not isinstance(summary, dict) or summary.get("version") != catalog.ENTRY_VERSION:
         return None
     return summary
 
