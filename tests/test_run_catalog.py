@@ -204,7 +204,7 @@ def test_a_deleted_truncated_or_older_catalog_is_rebuilt_with_the_same_listing(s
                        [(run_id,) for run_id, *_ in expected])
         db.execute("PRAGMA user_version = 2")
     assert listing() == expected
-    with sqlite3.connect(catalog) as db:  # of this version, but stale: a version number it never had
+    with sqlite3.connect(catalog) as db:  # stale entries under a version number no catalog has: rebuilt
         db.execute("UPDATE runs SET metrics = '{}', status = NULL")
         db.execute("PRAGMA user_version = 0")
     assert listing() == expected
@@ -388,3 +388,31 @@ def test_a_read_only_catalog_still_lists_every_run(store_dir, monkeypatch):
     for _ in range(2):
         assert [r.name for r in provinstr.open_store(store_dir).runs()] == ["a.py", "b.py"]
     assert (store_dir / CATALOG_FILE).exists()
+
+
+def test_a_read_only_catalog_of_an_older_version_or_behind_its_logs_still_lists_every_run(store_dir, monkeypatch):
+    from provinstr.store import catalog
+
+    write_run(store_dir, name="a.py", epochs=2)
+    write_run(store_dir, name="b.py", epochs=2)
+    expected = [(r.name, r.status, r.params, r.final) for r in provinstr.open_store(store_dir).runs()]
+    path = store_dir / CATALOG_FILE
+    with sqlite3.connect(path) as db:  # version 2's layout, entries not to be trusted
+        db.execute("DROP TABLE runs")
+        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER, offset INTEGER,"
+                   " state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT, host TEXT, pid INTEGER, grp TEXT,"
+                   " error TEXT, details TEXT)")
+        db.execute("PRAGMA user_version = 2")
+    older = path.read_bytes()
+    real = sqlite3.connect  # SQLite's own read-only mode (a test run as root could write a 0444 file)
+    read_only = lambda where, **options: real(where if where == ":memory:" else f"file:{where}?mode=ro", uri=True,
+                                              **options)
+    monkeypatch.setattr(catalog.sqlite3, "connect", read_only)
+    listing = lambda: [(r.name, r.status, r.params, r.final) for r in provinstr.open_store(store_dir).runs()]
+    assert listing() == expected and path.read_bytes() == older  # derived in memory, the file left as it was
+
+    monkeypatch.setattr(catalog.sqlite3, "connect", real)
+    assert listing() == expected  # writable again: upgraded in place
+    write_run(store_dir, name="c.py", epochs=2)  # a new log the read-only catalog has not seen
+    monkeypatch.setattr(catalog.sqlite3, "connect", read_only)
+    assert [name for name, *_ in listing()] == ["a.py", "b.py", "c.py"]

@@ -118,6 +118,8 @@ class RunCatalog:
             if _busy(error):  # another process is updating it: not damage, so never deleted
                 raise StoreError(f"the run catalog {self.path} stayed locked by another provinstr process "
                                  f"({error}); try again in a moment") from error
+            if _read_only(error):  # one this process may not update (a read-only store): derived in memory
+                return self._refresh(in_memory=True)
             self._remove()  # truncated or not a database: the logs are the truth
             return self._refresh()
 
@@ -127,8 +129,8 @@ class RunCatalog:
         return len(self.entries())
 
     # -- keeping it current ------------------------------------------------------------
-    def _refresh(self) -> list[tuple]:
-        with self._connect() as db:
+    def _refresh(self, in_memory: bool = False) -> list[tuple]:
+        with self._connect(in_memory) as db:
             folder, saved = logs.folder_key(self.runs_dir), _saved_key(db)
             known = {row[0]: row[1:] for row in db.execute("SELECT id, log, size, mtime_ns FROM runs")}
             files = self._plain_logs(known) if folder is not None and folder == saved else None
@@ -193,8 +195,8 @@ class RunCatalog:
         _store(db, run_id, path, stat, offset + held, committed, summary.entry())
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    def _connect(self, in_memory: bool = False) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(":memory:" if in_memory else self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != CATALOG_VERSION:
@@ -392,11 +394,11 @@ def _store(db: sqlite3.Connection, run_id: str, path: Path, stat: os.stat_result
     """Write one run's row: where its log was read to, how to go on, and its entry (None: no run yet)."""
     entry = entry or {}
     facts = [entry.get("group" if column == "grp" else column) for column in _FACT_COLUMNS]
-    details = [json.dumps(entry.get("hyperparameters", {})), json.dumps(entry.get("metrics", {}))]
+    texts = [json.dumps(entry.get("hyperparameters", {})), json.dumps(entry.get("metrics", {}))]
     db.execute(
         f"INSERT OR REPLACE INTO runs (id, log, size, mtime_ns, offset, state, {', '.join(_FACT_COLUMNS)},"
         f" hyperparameters, metrics) VALUES ({', '.join('?' * (8 + len(_FACT_COLUMNS)))})",
-        (run_id, path.name, stat.st_size, stat.st_mtime_ns, offset, json.dumps(state), *facts, *details),
+        (run_id, path.name, stat.st_size, stat.st_mtime_ns, offset, json.dumps(state), *facts, *texts),
     )
 
 
@@ -469,6 +471,12 @@ def _plain(value: Any) -> Any:
 
 def _time(text: str | None) -> _dt.datetime | None:
     return _dt.datetime.fromisoformat(text) if text else None
+
+
+def _read_only(error: sqlite3.DatabaseError) -> bool:
+    """sqlite's "attempt to write a readonly database" / "unable to open database file" (no catalog, and a
+    folder it may not create one in)."""
+    return getattr(error, "sqlite_errorname", "").startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
 
 
 def _busy(error: sqlite3.DatabaseError) -> bool:

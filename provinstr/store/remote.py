@@ -252,7 +252,7 @@ class RemoteStore:
 
     def listing_summaries(self) -> dict[str, dict[str, Any]]:
         """Run IRI -> {"hyperparameters", "metrics"} as `provinstr push` summarised each ended run (one query);
-        a summary of another catalog version, or unreadable, is left out (the run is then asked in full)."""
+        a summary of another entry version, or unreadable, is left out (the run is then asked in full)."""
         summaries = {}
         for run, text in self.endpoint.select(_SUMMARIES_QUERY).rows:
             summary = sync.read_listing(text)

@@ -174,7 +174,7 @@ def listing_update(run_iri: str, entry: dict) -> str:
 
 
 def read_listing(text: object) -> dict | None:
-    """A listing summary's details, or None when it is unreadable or of another catalog version."""
+    """A listing summary's details, or None when it is unreadable or of another entry version."""
     try:
         summary = json.loads(str(text))
     except ValueError:
