@@ -238,6 +238,28 @@ def test_a_finished_run_is_summarised_once_and_a_summary_not_matching_its_log_is
     assert listing() == with_summaries
 
 
+def test_a_catalog_of_the_previous_format_is_rebuilt_from_the_summaries_not_the_finished_logs(
+        sweep, tmp_path, monkeypatch):
+    from provinstr.store import catalog
+
+    store_dir = tmp_path / ".provinstr"
+    shutil.copytree(sweep["store"], store_dir, ignore=shutil.ignore_patterns("index*", CATALOG_FILE + "*"))
+    listing = lambda: [(i.id, i.status, i.params, i.final, i.best) for i in provinstr.open_store(store_dir).runs()]
+    expected = listing()
+    with sqlite3.connect(store_dir / CATALOG_FILE) as db:  # as provinstr's catalog format 2 left it
+        db.execute("DROP TABLE runs")
+        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER, offset INTEGER,"
+                   " state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT, host TEXT, pid INTEGER, grp TEXT,"
+                   " error TEXT, details TEXT)")
+        db.execute("PRAGMA user_version = 2")
+    parsed = []
+    real_add = catalog.RunSummary.add
+    monkeypatch.setattr(catalog.RunSummary, "add", lambda self, data: (parsed.append(self.run_iri), real_add(self, data)))
+    assert listing() == expected
+    sealed = {p.name.split(".")[0] for p in (store_dir / "runs").iterdir() if p.name.endswith(".gz")}
+    assert sealed and not sealed & {iri.rsplit("/", 1)[-1] for iri in parsed}  # only the live runs' logs were read
+
+
 def test_a_log_read_in_pieces_gives_the_same_entry_as_read_whole(store_dir, tmp_path):
     run_id = write_run(store_dir, epochs=4)
     whole = provinstr.open_store(store_dir).runs()[0]
