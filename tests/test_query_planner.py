@@ -80,3 +80,62 @@ def test_what_it_cannot_read_stays_as_written(index):
     for text in ('SELECT ?x WHERE { ?x pi:name/prov:value ?y . ?x a pi:Metric }',
                  'SELECT * WHERE { ?s ?p "unterminated }', 'CONSTRUCT { ?a ?b ?c . ?c ?d ?e } WHERE { ?a ?b ?c }'):
         assert planner.reorder(text, _select(index)) == text
+
+
+@pytest.fixture(scope="module")
+def big_index() -> ox.Store:
+    """40 runs of 30 epochs x 2 metrics: every metric pattern matches more than COUNT_CAP over all runs."""
+    store = ox.Store()
+    quads = []
+    for r in range(40):
+        run = ox.NamedNode(f"https://w3id.org/provinstr/run/{r:032x}")
+        for epoch in range(30):
+            for metric in ("loss", "mae"):
+                node = ox.NamedNode(f"{run.value}/epoch/{epoch}/metric/{metric}")
+                quads += [ox.Quad(node, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(PI.Metric)), run),
+                          ox.Quad(node, ox.NamedNode(str(PI.name)), ox.Literal(metric), run),
+                          ox.Quad(node, ox.NamedNode(str(PI.epoch)), ox.Literal(epoch), run),
+                          ox.Quad(node, ox.NamedNode(str(PROV.value)), ox.Literal(1.0 / (epoch + r + 1)), run)]
+    store.extend(quads)
+    return store
+
+
+QUERY_B = """SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ;
+  pi:epoch ?epoch ; prov:value ?loss . FILTER(?epoch < 4) } } ORDER BY ?epoch ?loss"""
+FILTERED = [
+    QUERY_B,
+    """SELECT ?run ?m WHERE { GRAPH ?run { FILTER(?e >= 28 && ?e != 29) ?m pi:epoch ?e . ?m pi:name ?n .
+       ?m prov:value ?v . FILTER(STR(?n) = "mae") } }""",
+    """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?m pi:name "loss" . ?m pi:epoch ?e . FILTER(?e IN (1, 2)) } }""",
+    # not moved: an OPTIONAL in the group, a filter over two patterns, EXISTS, a named graph, no GRAPH
+    """SELECT ?m ?v WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m pi:name "loss" . OPTIONAL { ?m prov:value ?v }
+       FILTER(?e < 2) } }""",
+    """SELECT ?m WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m prov:value ?v . ?m a pi:Metric . FILTER(?e < 2 && ?v > 0.3) } }""",
+    """SELECT ?m WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m a pi:Metric . ?m pi:name "loss" .
+       FILTER(?e < 2 && EXISTS { ?m prov:value ?v }) } }""",
+    """SELECT ?m WHERE { GRAPH <https://w3id.org/provinstr/run/00000000000000000000000000000003> {
+       ?m pi:epoch ?e . ?m a pi:Metric . ?m pi:name "loss" . FILTER(?e < 2) } }""",
+    """SELECT ?m WHERE { ?m pi:epoch ?e . ?m a pi:Metric . ?m pi:name "loss" . FILTER(?e < 2) }""",
+]
+
+
+@pytest.mark.parametrize("text", FILTERED)
+def test_a_query_with_a_filter_moved_first_gives_the_same_answers(big_index, text):
+    planned = planner.reorder(text, _select(big_index))
+    assert _ask(big_index, planned) == _ask(big_index, text)
+    moved = "{ SELECT * WHERE { GRAPH" in planned
+    assert moved == (text in FILTERED[:3]), planned
+
+
+def test_query_b_asks_its_filtered_epochs_first_and_the_rest_of_the_graph_after(big_index):
+    planned = planner.reorder(QUERY_B, _select(big_index))
+    first, rest = planned.split("\n", 1)
+    assert "{ SELECT * WHERE { GRAPH ?run { ?m pi:epoch ?epoch FILTER (?epoch < 4) } } }" in first
+    assert "pi:epoch" not in rest and "FILTER" not in rest  # moved, not asked twice
+    assert len(_ask(big_index, planned)) == 40 * 4
+
+
+def test_a_filter_is_left_in_place_where_a_pattern_has_few_matches(index):
+    # 40 runs x 10 epochs: every count is exact and below COUNT_CAP, so nothing is moved (small stores as before)
+    text = QUERY_B.replace("ORDER BY ?epoch ?loss", "")
+    assert "SELECT * WHERE" not in planner.reorder(text, _select(index))
