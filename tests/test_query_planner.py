@@ -107,7 +107,19 @@ FILTERED = [
     """SELECT ?run ?m WHERE { GRAPH ?run { FILTER(?e >= 28 && ?e != 29) ?m pi:epoch ?e . ?m pi:name ?n .
        ?m prov:value ?v . FILTER(STR(?n) = "mae") } }""",
     """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?m pi:name "loss" . ?m pi:epoch ?e . FILTER(?e IN (1, 2)) } }""",
-    # not moved: an OPTIONAL in the group, a filter over two patterns, EXISTS, a named graph, no GRAPH
+    # not moved: another filter reads the pattern's variable (twice the same filter too), a filter whose
+    # comparisons read as an IRI, an OPTIONAL in the group, a filter over two patterns, EXISTS, a named graph,
+    # no GRAPH
+    """SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ; pi:epoch ?epoch ;
+       prov:value ?loss . FILTER(?epoch < 4) FILTER(?loss < 1.0 / (?epoch + 1)) } }""",
+    """SELECT ?m WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m prov:value ?v . ?m a pi:Metric .
+       FILTER(?e < 2) FILTER(COALESCE(?e, -1) != 1) } }""",
+    """SELECT ?m WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m prov:value ?v . ?m a pi:Metric . FILTER(?e < 2)
+       FILTER(?e < 2) } }""",
+    """SELECT ?m ?e ?v WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m prov:value ?v . ?m a pi:Metric .
+       FILTER(?e<2&&?v>0.01) } }""",
+    """SELECT ?m WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m prov:value ?v . ?m a pi:Metric .
+       FILTER(?e<2)FILTER(?v>0.03) } }""",
     """SELECT ?m ?v WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m pi:name "loss" . OPTIONAL { ?m prov:value ?v }
        FILTER(?e < 2) } }""",
     """SELECT ?m WHERE { GRAPH ?run { ?m pi:epoch ?e . ?m prov:value ?v . ?m a pi:Metric . FILTER(?e < 2 && ?v > 0.3) } }""",
