@@ -29,15 +29,20 @@ QUERIES = [
 @pytest.fixture(scope="module")
 def index() -> ox.Store:
     """40 runs of 10 epochs x 2 metrics with hyperparameters K and L, one graph each."""
+    return _runs(40, 10, hyperparameters=True)
+
+
+def _runs(runs: int, epochs: int, hyperparameters: bool = False) -> ox.Store:
+    """An index of `runs` graphs, each with the metrics loss and mae at `epochs` epochs (and K, L)."""
     store = ox.Store()
     quads = []
-    for r in range(40):
+    for r in range(runs):
         run = ox.NamedNode(f"https://w3id.org/provinstr/run/{r:032x}")
-        for name, value in (("K", (12, 16, 24, 32)[r % 4]), ("L", (4, 8)[(r // 4) % 2])):
+        for name, value in (("K", (12, 16, 24, 32)[r % 4]), ("L", (4, 8)[(r // 4) % 2])) if hyperparameters else ():
             node = ox.NamedNode(f"{run.value}/hyperparameter/{name}")
             quads += [ox.Quad(node, ox.NamedNode(str(PI.name)), ox.Literal(name), run),
                       ox.Quad(node, ox.NamedNode(str(PROV.value)), ox.Literal(value), run)]
-        for epoch in range(10):
+        for epoch in range(epochs):
             for metric in ("loss", "mae"):
                 node = ox.NamedNode(f"{run.value}/epoch/{epoch}/metric/{metric}")
                 quads += [ox.Quad(node, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(PI.Metric)), run),
@@ -85,19 +90,7 @@ def test_what_it_cannot_read_stays_as_written(index):
 @pytest.fixture(scope="module")
 def big_index() -> ox.Store:
     """40 runs of 30 epochs x 2 metrics: every metric pattern matches more than COUNT_CAP over all runs."""
-    store = ox.Store()
-    quads = []
-    for r in range(40):
-        run = ox.NamedNode(f"https://w3id.org/provinstr/run/{r:032x}")
-        for epoch in range(30):
-            for metric in ("loss", "mae"):
-                node = ox.NamedNode(f"{run.value}/epoch/{epoch}/metric/{metric}")
-                quads += [ox.Quad(node, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(PI.Metric)), run),
-                          ox.Quad(node, ox.NamedNode(str(PI.name)), ox.Literal(metric), run),
-                          ox.Quad(node, ox.NamedNode(str(PI.epoch)), ox.Literal(epoch), run),
-                          ox.Quad(node, ox.NamedNode(str(PROV.value)), ox.Literal(1.0 / (epoch + r + 1)), run)]
-    store.extend(quads)
-    return store
+    return _runs(40, 30)
 
 
 QUERY_B = """SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name "loss" ;
