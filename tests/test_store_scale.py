@@ -69,6 +69,10 @@ def test_a_backlog_split_among_parallel_bulk_loads_and_batches_answers_as_one_lo
     monkeypatch.setattr(local, "BATCH_BYTES", 5000)  # and in batches of a few logs, one after the other
     LocalStore(store_dir).reindex()
     assert answers(store_dir) == one
+    monkeypatch.setattr(local, "LARGE_BACKLOG_BYTES", 1)  # a "large" backlog: batches of an eighth of it
+    assert local._batch_bytes(80_000) == 10_000
+    LocalStore(store_dir).reindex()
+    assert answers(store_dir) == one
     assert one["metrics"] == [(27,)] and len(one["statuses"]) == 9
 
 
