@@ -179,6 +179,18 @@ def test_a_malformed_expression_names_the_position_and_what_to_write(sweep):
         store.runs(sort="-")
 
 
+def _as_format_2(path, stale_ids=()) -> None:
+    """Turn the catalog at `path` into one of catalog format 2 (one `details` column), with an empty entry per id."""
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE runs")
+        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER, offset INTEGER,"
+                   " state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT, host TEXT, pid INTEGER, grp TEXT,"
+                   " error TEXT, details TEXT)")
+        db.executemany("INSERT INTO runs (id, started, details) VALUES (?, '2020-01-01T00:00:00+00:00', '{}')",
+                       [(run_id,) for run_id in stale_ids])
+        db.execute("PRAGMA user_version = 2")
+
+
 def test_a_deleted_truncated_or_older_catalog_is_rebuilt_with_the_same_listing(sweep, tmp_path):
     store_dir = tmp_path / ".provinstr"
     shutil.copytree(sweep["store"], store_dir, ignore=shutil.ignore_patterns("index*", CATALOG_FILE + "*"))
@@ -195,14 +207,7 @@ def test_a_deleted_truncated_or_older_catalog_is_rebuilt_with_the_same_listing(s
     assert listing() == expected
     catalog.write_bytes(b"not a database at all" * 100)
     assert listing() == expected
-    with sqlite3.connect(catalog) as db:  # an older catalog: version 2's table (one details column), stale entries
-        db.execute("DROP TABLE runs")
-        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER, offset INTEGER,"
-                    " state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT, host TEXT, pid INTEGER, grp TEXT,"
-                    " error TEXT, details TEXT)")
-        db.executemany("INSERT INTO runs (id, started, details) VALUES (?, '2020-01-01T00:00:00+00:00', '{}')",
-                       [(run_id,) for run_id, *_ in expected])
-        db.execute("PRAGMA user_version = 2")
+    _as_format_2(catalog, [run_id for run_id, *_ in expected])  # an older catalog, stale entries
     assert listing() == expected
     with sqlite3.connect(catalog) as db:  # stale entries under a version number no catalog has: rebuilt
         db.execute("UPDATE runs SET metrics = '{}', status = NULL")
@@ -246,12 +251,7 @@ def test_a_catalog_of_the_previous_format_is_rebuilt_from_the_summaries_not_the_
     shutil.copytree(sweep["store"], store_dir, ignore=shutil.ignore_patterns("index*", CATALOG_FILE + "*"))
     listing = lambda: [(i.id, i.status, i.params, i.final, i.best) for i in provinstr.open_store(store_dir).runs()]
     expected = listing()
-    with sqlite3.connect(store_dir / CATALOG_FILE) as db:  # as provinstr's catalog format 2 left it
-        db.execute("DROP TABLE runs")
-        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER, offset INTEGER,"
-                   " state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT, host TEXT, pid INTEGER, grp TEXT,"
-                   " error TEXT, details TEXT)")
-        db.execute("PRAGMA user_version = 2")
+    _as_format_2(store_dir / CATALOG_FILE)  # as provinstr's catalog format 2 left it
     parsed = []
     real_add = catalog.RunSummary.add
     monkeypatch.setattr(catalog.RunSummary, "add", lambda self, data: (parsed.append(self.run_iri), real_add(self, data)))
@@ -419,12 +419,7 @@ def test_a_read_only_catalog_of_an_older_version_or_behind_its_logs_still_lists_
     write_run(store_dir, name="b.py", epochs=2)
     expected = [(r.name, r.status, r.params, r.final) for r in provinstr.open_store(store_dir).runs()]
     path = store_dir / CATALOG_FILE
-    with sqlite3.connect(path) as db:  # version 2's layout, entries not to be trusted
-        db.execute("DROP TABLE runs")
-        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, log TEXT, size INTEGER, mtime_ns INTEGER, offset INTEGER,"
-                   " state TEXT, name TEXT, started TEXT, ended TEXT, status TEXT, host TEXT, pid INTEGER, grp TEXT,"
-                   " error TEXT, details TEXT)")
-        db.execute("PRAGMA user_version = 2")
+    _as_format_2(path)  # version 2's layout, entries not to be trusted
     older = path.read_bytes()
     real = sqlite3.connect  # SQLite's own read-only mode (a test run as root could write a 0444 file)
     read_only = lambda where, **options: real(where if where == ":memory:" else f"file:{where}?mode=ro", uri=True,

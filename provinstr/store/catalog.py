@@ -196,7 +196,8 @@ class RunCatalog:
 
     @contextlib.contextmanager
     def _connect(self, in_memory: bool = False) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(":memory:" if in_memory else self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        where = ":memory:" if in_memory else self.path
+        db = sqlite3.connect(where, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != CATALOG_VERSION:

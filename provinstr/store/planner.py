@@ -402,12 +402,11 @@ def _filtered_first(block: Block, blocks: list[Block], tokens: list[_Token], fil
     read none that only the pattern bound, so the join of the two is the group (a triple pattern's matches
     in one graph are distinct: no row is doubled). (pattern, filter, the subquery's text) or None."""
     brace = block.group
-    if (brace < 2 or tokens[brace - 2].text.upper() != "GRAPH" or tokens[brace - 1].text != block.graph
-            or not sizes.sample or min(sizes.totals) < COUNT_CAP
+    if (_opener(tokens, brace) != ("GRAPH", block.graph) or not sizes.sample or min(sizes.totals) < COUNT_CAP
             or min(sizes.means) <= 0 or not _only_block_and_filters(block, blocks, tokens, filters)):
         return None
     smallest = min(sizes.means)
-    sample = " ".join(f"<{graph}>" for graph in sizes.sample)
+    sample = _iris(sizes.sample)
     best: tuple[float, Pattern, Filter] | None = None
     in_group = [f for f in filters if f.group == brace]
     for candidate in (f for f in in_group if f.movable and f.variables):
@@ -476,9 +475,14 @@ def _sizes_per_graph(texts: list[str], graphs: list[str], prologue: str, select:
     the first, it ranks as the totals would."""
     if not graphs:
         return [0.0] * len(texts)
-    sample = " ".join(f"<{graph}>" for graph in graphs)
+    sample = _iris(graphs)
     return [_count(prologue, f"VALUES ?provinstr_g {{ {sample} }} GRAPH ?provinstr_g {{ {text} }}",
                    PER_GRAPH_CAP * len(graphs), select) / len(graphs) for text in texts]
+
+
+def _iris(graphs: list[str]) -> str:
+    """The graphs as VALUES data."""
+    return " ".join(f"<{graph}>" for graph in graphs)
 
 
 def _count(prologue: str, pattern: str, cap: int, select: Select) -> float:
