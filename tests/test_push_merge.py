@@ -58,6 +58,52 @@ def test_push_of_named_runs_sends_only_those_and_later_only_the_rest(sparql_serv
     assert {r.id for r in provinstr.open_store(sparql_server.url).runs()} == {first.id, second.id}
 
 
+def _status_values(server, run_iri: str) -> list[str]:
+    return [o for s, p, o, g in server.quads() if g == f"<{run_iri}>" and p.endswith("#status>")]
+
+
+def test_many_runs_go_in_bulk_batches_each_line_once_and_a_half_written_run_ends_completed(
+        sparql_server, tmp_path, cli):
+    local = tmp_path / "sweep"
+    runs = [record(local, f"r{number:02}.py") for number in range(24)]
+    log = reopen_log(local, runs[0].id)
+    full = log.read_bytes()
+    torn = full.rindex(b"\n", 0, full.rindex(b'"completed"')) + 1  # the line of the final status
+    log.write_bytes(full[:torn] + full[torn:torn + 30])  # still being written: a torn last line
+    small = {"PROVINSTR_PUSH_BULK_BYTES": "4096"}  # a POST every few runs, a run split over two of them
+
+    first = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path, env=small)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-1].startswith("pushed 24 of 24 runs (")  # 24 runs: no line for each
+    assert len(first.stdout.splitlines()) == 1
+    assert _status_values(sparql_server, runs[0].iri) == ['"running"']
+    assert runs[0].id not in sparql_server.summaries()
+
+    log.write_bytes(full)  # the run ends
+    again = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path, env=small)
+    rest = full[torn:].count(b"\n")
+    assert f"pushed 1 of 24 runs ({rest} records)" in again.stdout
+    assert sparql_server.quads() == expected_quads(*run_logs(local))
+    assert _status_values(sparql_server, runs[0].iri) == ['"completed"']
+    assert sorted(sparql_server.summaries()) == sorted(run.iri for run in runs)
+    listed = provinstr.open_store(sparql_server.url).runs()
+    assert sorted((r.name, r.status) for r in listed) == [(f"r{n:02}.py", "completed") for n in range(24)]
+
+
+def test_a_server_without_a_bulk_endpoint_gets_the_runs_by_sparql_update(sparql_server, tmp_path, cli):
+    local = tmp_path / "store"
+    record(local, "a.py"), record(local, "b.py")
+    nowhere = {"PROVINSTR_DATA_URL": f"{sparql_server.url}/no-such-endpoint"}  # Oxigraph answers 404
+    pushed = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path, env=nowhere)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "pushed 2 of 2 runs" in pushed.stdout
+    assert sparql_server.quads() == expected_quads(*run_logs(local))
+    assert len(sparql_server.summaries()) == 2
+    off = cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path,
+              env={"PROVINSTR_DATA_URL": "none"})
+    assert "pushed 0 of 2 runs (0 records)" in off.stdout
+
+
 def test_push_without_a_server_or_to_a_dead_one_says_what_to_do(tmp_path, cli):
     record(tmp_path / "store")
     no_target = cli("push", "--store", str(tmp_path / "store"), cwd=tmp_path)
@@ -65,7 +111,7 @@ def test_push_without_a_server_or_to_a_dead_one_says_what_to_do(tmp_path, cli):
     url = f"http://127.0.0.1:{free_port()}"
     dead = cli("push", "--to", url, "--store", str(tmp_path / "store"), cwd=tmp_path)
     assert dead.returncode == 2 and "Traceback" not in dead.stderr
-    assert f"cannot reach the SPARQL server {url}/update" in dead.stderr
+    assert f"cannot reach the SPARQL server {url}/store" in dead.stderr  # the endpoint push POSTs its quads to
     missing = cli("push", "--to", url, "--store", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert missing.returncode == 2 and "no provinstr store at" in missing.stderr
 

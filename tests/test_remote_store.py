@@ -186,7 +186,7 @@ def test_wrong_credentials_are_refused_clearly_and_never_written_anywhere(auth_p
     store = provinstr.open_store(auth_proxy.url)
     assert [r.unsent for r in store.runs()] == [len(read_log(only_log(spool)).decode().splitlines())]
     from provinstr.store.remote import Endpoint
-    from provinstr.store.sync import push_store
+    from provinstr.store.push import push_store
 
     push_store(provinstr.open_store(spool).backend, Endpoint(auth_proxy.url))
     assert store.run(run.id).status == "completed"

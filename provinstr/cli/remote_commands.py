@@ -13,6 +13,21 @@ from provinstr.store import StoreError
 from provinstr.store.local import LocalStore
 
 
+# Above this many runs push prints only its summary line (a 10,000-run sweep is not 10,000 lines).
+EACH_RUN_UP_TO = 20
+
+
+def _push_with_progress(store: LocalStore, endpoint, refs=()) -> list:
+    """push_store with a progress bar on stderr when it is a terminal and there is much to send."""
+    from provinstr.store.progress import IngestBar
+    from provinstr.store.push import chosen_runs, push_runs, unsent_bytes
+
+    chosen = chosen_runs(store, refs)
+    total = unsent_bytes(store, chosen, endpoint.update_url)
+    with IngestBar(total, len(chosen), title="pushing") as bar:
+        return push_runs(store, endpoint, chosen, progress=bar, total_bytes=total)
+
+
 @app.command()
 def push(
     runs: Optional[List[str]] = typer.Argument(None, help="Run ids (or unique prefixes); default: every run."),
@@ -25,7 +40,6 @@ def push(
 ) -> None:
     """Send local runs (or their unsent rest) to a SPARQL server; pushing twice adds nothing."""
     from provinstr.store.remote import Endpoint, is_url, redact, spool_location  # HTTP only when pushing
-    from provinstr.store.sync import push_store
 
     configured = store_location(store)
     target = to or (configured if is_url(configured) else None)
@@ -34,13 +48,14 @@ def push(
     source = str(spool_location()) if is_url(configured) else configured
     try:
         endpoint = Endpoint(target)
-        results = push_store(LocalStore(source), endpoint, runs or ())
+        results = _push_with_progress(LocalStore(source), endpoint, runs or ())
     except StoreError as error:
         raise fail(str(error)) from None
     sent = sum(r.sent for r in results)
-    for r in results:
-        state = f"sent {r.sent} records" if r.sent else "already on the server"
-        console.print(f"{r.run_id[:12]}  {state} ({r.total} in the log)", highlight=False, soft_wrap=True)
+    if len(results) <= EACH_RUN_UP_TO:
+        for r in results:
+            state = f"sent {r.sent} records" if r.sent else "already on the server"
+            console.print(f"{r.run_id[:12]}  {state} ({r.total} in the log)", highlight=False, soft_wrap=True)
     console.print(
         f"pushed {sum(1 for r in results if r.sent)} of {len(results)} runs ({sent} records) "
         f"from {source} to {redact(endpoint.url)}",
@@ -58,7 +73,7 @@ def merge(
 ) -> None:
     """Combine the stores of several machines into one (a folder, or a server: then it pushes each)."""
     from provinstr.store.remote import Endpoint, is_url, redact
-    from provinstr.store.sync import merge_stores, push_store
+    from provinstr.store.sync import merge_stores
 
     target = into or store_location(store)
     try:
@@ -66,7 +81,7 @@ def merge(
             endpoint = Endpoint(target)
             total = 0
             for source in sources:
-                results = push_store(LocalStore(source), endpoint)
+                results = _push_with_progress(LocalStore(source), endpoint)
                 total += sum(r.sent for r in results)
                 console.print(f"{source}: {len(results)} runs, {sum(r.sent for r in results)} records sent",
                               highlight=False, soft_wrap=True)

@@ -33,6 +33,7 @@ from provinstr.vocab.terms import CATALOG_GRAPH, PI, PREFIXES, RUN_BASE
 
 QUERY_URL_ENV = "PROVINSTR_QUERY_URL"
 UPDATE_URL_ENV = "PROVINSTR_UPDATE_URL"
+DATA_URL_ENV = "PROVINSTR_DATA_URL"  # where `provinstr push` POSTs N-Quads; "none": SPARQL Update only
 SPOOL_ENV = "PROVINSTR_SPOOL"
 TOKEN_ENV = "PROVINSTR_TOKEN"
 USER_ENV = "PROVINSTR_USER"
@@ -91,11 +92,13 @@ class Endpoint:
         self.url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
         self.host = parts.hostname
         settings, _ = project_settings()
-        derived_query, derived_update = _derive(self.url)
+        derived_query, derived_update, derived_data = _derive(self.url)
         self.query_url = _clean(query_url or os.environ.get(QUERY_URL_ENV) or settings.get("query_url") or derived_query)
         self.update_url = _clean(
             update_url or os.environ.get(UPDATE_URL_ENV) or settings.get("update_url") or derived_update
         )
+        data_url = os.environ.get(DATA_URL_ENV) or settings.get("data_url") or derived_data
+        self.data_url = None if not data_url or str(data_url).lower() == "none" else _clean(data_url)
         try:
             self.timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT)
         except ValueError:
@@ -394,18 +397,22 @@ def redact(url: str | os.PathLike) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _derive(url: str) -> tuple[str, str]:
-    """Query and update URLs from a store URL, following the servers' usual layouts."""
+def _derive(url: str) -> tuple[str, str, str | None]:
+    """Query, update and bulk-load URLs from a store URL, following the servers' usual layouts.
+
+    The bulk-load URL takes a POST of N-Quads (the Graph Store Protocol on a dataset); None where the
+    layout has no known one. A server that answers it 404 gets SPARQL Update instead."""
     path = urllib.parse.urlsplit(url).path
     if path.endswith("/query"):
-        return url, url[: -len("/query")] + "/update"
+        return url, url[: -len("/query")] + "/update", None
     if path.endswith("/update"):
-        return url[: -len("/update")] + "/query", url
+        return url[: -len("/update")] + "/query", url, None
     if path.endswith("/sparql"):  # Virtuoso, Blazegraph: one endpoint for both
-        return url, url
+        return url, url, None
     if "/repositories/" in path:  # GraphDB, RDF4J
-        return url, url + "/statements"
-    return url + "/query", url + "/update"  # Oxigraph, Fuseki datasets
+        return url, url + "/statements", url + "/statements"
+    # Oxigraph (its bulk loader: no transaction, so a failed POST may leave part of it, sent again later), Fuseki
+    return url + "/query", url + "/update", url + "/store?no_transaction"
 
 
 def _clean(url: Any) -> str:

@@ -28,8 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BATCH_ENV = "PROVINSTR_PUSH_BATCH_BYTES"
 DEFAULT_BATCH_BYTES = 1 << 20
-_STATUS = f"<{PI.status}>".encode()
-_RUNNING = b'"running"'
+STATUS = f"<{PI.status}>".encode()
+RUNNING = b'"running"'
 _LISTING = f"<{PI.listingSummary}>"
 # Logs longer than this get no listing summary when their run ends (what the catalog's seal skips too).
 LISTING_LIMIT_BYTES = 32 * 1024 * 1024
@@ -77,7 +77,7 @@ def record_pushed(log: Path, url: str, offset: int) -> None:
         handle.flush()
 
 
-def _complete(data: bytes) -> bytes:
+def complete_lines(data: bytes) -> bytes:
     """The whole lines of `data` (a torn last line waits for its end)."""
     return data[: data.rfind(b"\n") + 1]
 
@@ -87,7 +87,7 @@ def unsent_lines(log: Path, url: str) -> int:
     try:
         with logs.open_log(log) as handle:
             handle.seek(pushed_offset(log, url))
-            return _complete(handle.read()).count(b"\n")
+            return complete_lines(handle.read()).count(b"\n")
     except OSError:
         return 0
 
@@ -112,13 +112,13 @@ def push_log(endpoint: "Endpoint", log: Path, limit: int | None = None) -> int:
             data = handle.read(limit)
             if not data.endswith(b"\n") and len(data) == limit:
                 data += handle.readline()  # finish the last line (or a line longer than a batch)
-            chunk = _complete(data)
+            chunk = complete_lines(data)
             if not chunk:
                 if ended:
                     send_listing(endpoint, log)
                 return sent
             send_chunk(endpoint, chunk)
-            ended = ended or _ends_run(chunk)
+            ended = ended or ends_run(chunk)
             offset += len(chunk)
             handle.seek(offset)
             record_pushed(log, url, offset)
@@ -130,7 +130,7 @@ def send_chunk(endpoint: "Endpoint", chunk: bytes) -> None:
     try:
         text = to_update(chunk)
     except ValueError:
-        text = to_update(_valid_lines(chunk))
+        text = to_update(valid_lines(chunk))
     if not text:
         return
     try:
@@ -138,29 +138,36 @@ def send_chunk(endpoint: "Endpoint", chunk: bytes) -> None:
     except RemoteError as error:
         if error.code != 400:
             raise
-        text = to_update(_valid_lines(chunk))  # one bad line must not hold back the rest
+        text = to_update(valid_lines(chunk))  # one bad line must not hold back the rest
         if text:
             endpoint.update(text)
 
 
-def _ends_run(chunk: bytes) -> bool:
+def ends_run(chunk: bytes) -> bool:
     """True when the lines' last pi:status is a final one (as the run's writer tells it at close)."""
-    return logs.last_status(chunk, b" " + _STATUS + b" ") in logs.FINAL_STATUSES
+    return logs.last_status(chunk, b" " + STATUS + b" ") in logs.FINAL_STATUSES
 
 
 # -- listing summaries -----------------------------------------------------------------------
 def send_listing(endpoint: "Endpoint", log: Path) -> None:
     """Keep an ended run's listing summary on the server (pi:listingSummary in the catalog graph), replacing
     the one before, so `provinstr runs --store URL` reads one value per run instead of every metric."""
+    text = listing_for(log)
+    if text:
+        with contextlib.suppress(RemoteError):  # a summary is an optimisation: without one the run is listed
+            endpoint.update(text)
+
+
+def listing_for(log: Path) -> str | None:
+    """The SPARQL Update setting an ended run's listing summary, or None (unreadable, or too big to parse)."""
     run_id = logs.run_id_of(log)
     try:
         if run_id is None or logs.uncompressed_size(log) > LISTING_LIMIT_BYTES:
-            return  # a run's exit must not wait for parsing a huge log: it is listed from its records
+            return None  # a run's exit must not wait for parsing a huge log: it is listed from its records
         entry = catalog.log_entry(log)
-        if entry is not None:
-            endpoint.update(listing_update(RUN_BASE + run_id, entry))
-    except (OSError, ValueError, RemoteError):
-        pass  # a summary is an optimisation: without one the run is listed from its records
+    except (OSError, ValueError):
+        return None
+    return listing_update(RUN_BASE + run_id, entry) if entry is not None else None
 
 
 def listing_update(run_iri: str, entry: dict) -> str:
@@ -199,7 +206,7 @@ def to_update(chunk: bytes) -> str:
         subject, predicate, _ = body.split(b" ", 2)
         if dot != b"." or not graph.startswith(b"<") or not graph.endswith(b">") or not subject.startswith(b"<"):
             raise ValueError(f"not a run-log line: {line[:80]!r}")
-        if predicate == _STATUS:
+        if predicate == STATUS:
             statuses[(graph, subject)] = body.split(b" ", 2)[2]
             continue
         graphs.setdefault(graph, []).append(body)
@@ -210,10 +217,10 @@ def to_update(chunk: bytes) -> str:
             for g, bodies in graphs.items()
         )
         parts.append(f"INSERT DATA {{\n{inner}}}")
-    status = _STATUS.decode()
+    status = STATUS.decode()
     for (g, s), value in statuses.items():
         graph, subject = g.decode(), s.decode()
-        if value == _RUNNING:  # only a run without any status yet is "running"
+        if value == RUNNING:  # only a run without any status yet is "running"
             parts.append(  # a run continued under its id: its earlier summary no longer holds
                 f"DELETE WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ {subject} {_LISTING} ?summary }} }}"
             )
@@ -229,7 +236,7 @@ def to_update(chunk: bytes) -> str:
     return " ;\n".join(parts)
 
 
-def _valid_lines(chunk: bytes) -> bytes:
+def valid_lines(chunk: bytes) -> bytes:
     """The lines of `chunk` that parse as N-Quads in a named graph, in canonical form."""
     good = []
     for line in chunk.splitlines():
@@ -238,38 +245,6 @@ def _valid_lines(chunk: bytes) -> bytes:
                 if isinstance(quad.graph_name, ox.NamedNode):
                     good.append(f"{quad.subject} {quad.predicate} {quad.object} {quad.graph_name} .\n")
     return "".join(good).encode("utf-8")
-
-
-@dataclass
-class Pushed:
-    """What push did for one run."""
-
-    run_id: str
-    sent: int
-    total: int
-
-
-def push_store(store: LocalStore, endpoint: "Endpoint", refs: Iterable[str] = ()) -> list[Pushed]:
-    """Send the unsent rest of the store's runs (all, or those whose id starts with a ref) to a server."""
-    ids = store.run_ids()
-    chosen = ids
-    refs = list(refs)
-    if refs:
-        chosen = []
-        for ref in refs:
-            key = ref.rsplit("/", 1)[-1]
-            matches = [run_id for run_id in ids if run_id.startswith(key)]
-            if len(matches) != 1:
-                found = "no run" if not matches else f"{len(matches)} runs"
-                raise StoreError(f"{ref!r} matches {found} in the store at {store.path} (see: provinstr runs)")
-            chosen.append(matches[0])
-    results = []
-    for run_id in chosen:
-        log = store.log_path(run_id)
-        sent = push_log(endpoint, log)
-        total = _complete(logs.read_log(log)).count(b"\n")
-        results.append(Pushed(run_id, sent, total))
-    return results
 
 
 # -- merging -------------------------------------------------------------------------------
@@ -298,7 +273,7 @@ def merge_stores(sources: Iterable[str | os.PathLike], target: LocalStore) -> li
 
 
 def _merge_log(src: Path, target: LocalStore, run_id: str) -> Merged:
-    data = _complete(logs.read_log(src))
+    data = complete_lines(logs.read_log(src))
     dst = target.log_path(run_id)
     if not dst.exists():
         target.create()
