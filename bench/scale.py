@@ -30,6 +30,7 @@ short keeps them). On a 2-core VM: 100 runs 2.4 min, 1,000 runs 23 min, 10,000 r
   python bench/scale.py                                 # 100, 1,000, 10,000 runs, server at each
   python bench/scale.py --sizes 20 100 --calls 2 --api-calls 2 --out /tmp/scale.json   # quick check
   python bench/scale.py --sizes 100 1000 --server-sizes 1000 --work /tmp/scale-work    # keep the stores
+  python bench/scale.py --sizes 10000 --server-sizes 10000 --without-mlflow          # the server store alone
 """
 
 from __future__ import annotations
@@ -190,26 +191,32 @@ def measure_size(size: int, written: int, options: argparse.Namespace, paths: di
     began = time.perf_counter()
     print(f"\n== {size:,} runs: writing {size - written:,} new runs", flush=True)
     record["write"] = {}
-    for system, target in (("provinstr", store), ("mlflow", uri)):
+    systems = [(system, target) for system, target in (("provinstr", store), ("mlflow", uri))
+               if system in options.systems]
+    for system, target in systems:
         args = ["--worker", "write", "--system", system, "--target", target, "--start", str(written),
                 "--count", str(size - written), "--epochs", str(options.epochs)]
         record["write"][system] = run_worker(args, env, f"{system} writing")
         print(f"    {system}: {size - written:,} runs in {record['write'][system].get('seconds', float('nan')):.1f} s "
               f"(process {record['write'][system]['wall_s']:.1f} s)", flush=True)
     print(f"  -- questions, new processes ({options.calls} calls each)", flush=True)
-    record["cli"] = {"provinstr": cli_provinstr(store, env, options.calls), "mlflow": cli_mlflow(uri, env, options.calls)}
+    record["cli"] = {"provinstr": cli_provinstr(store, env, options.calls)}
+    if "mlflow" in options.systems:
+        record["cli"]["mlflow"] = cli_mlflow(uri, env, options.calls)
     print(f"  -- questions, in-process ({options.api_calls} calls each)", flush=True)
     record["api"] = {}
-    for system, target in (("provinstr", store), ("mlflow", uri)):
+    for system, target in systems:
         args = ["--worker", "ask", "--system", system, "--target", target, "--calls", str(options.api_calls)]
         record["api"][system] = run_worker(args, env, f"{system} in-process")
-    record["agree"] = agreement(record["api"]["provinstr"], record["api"]["mlflow"])
+    record["agree"] = agreement(record["api"]["provinstr"], record["api"].get("mlflow", {}))
     split = provinstr_bytes(paths["store"])
     values = record["metric_values"]
     record["bytes"] = {"provinstr": {**split, "per_value": split["total"] / values,
                                      **{f"{k}_per_value": split[k] / values for k in ("logs", "index", "catalog", "other")}},
                        "mlflow": {"total": folder_bytes(paths["mlflow_db"]),
                                   "per_value": folder_bytes(paths["mlflow_db"]) / values}}
+    if "mlflow" not in options.systems:
+        del record["bytes"]["mlflow"]
     if server is not None and size in options.server_sizes:
         record["server"] = {}
         try:
@@ -280,7 +287,8 @@ def room_for(size: int, written: int, done: list[dict], options: argparse.Namesp
     if not done:
         return True
     last, new_values = done[-1], metric_values(size, options.epochs) - metric_values(written, options.epochs)
-    local = (last["bytes"]["provinstr"]["per_value"] + last["bytes"]["mlflow"]["per_value"]) * new_values * 1.3
+    local = (last["bytes"]["provinstr"]["per_value"] + last["bytes"].get("mlflow", {}).get("per_value", 0)) \
+        * new_values * 1.3
     # The server: its compacted bytes per value for what is pushed now, and room for a write-ahead log
     # three times the largest seen (it is compacted after each size).
     served = [d["server"]["bytes"] for d in done if "optimized" in d.get("server", {}).get("bytes", {})]
@@ -333,6 +341,9 @@ def main() -> None:
     parser.add_argument("--server-timeout", type=float, default=1800,
                         help="seconds a read through the server may wait for one SPARQL request (its "
                              "PROVINSTR_HTTP_TIMEOUT; provinstr's default is 10); past it the read fails")
+    parser.add_argument("--without-mlflow", dest="systems", action="store_const", const=("provinstr",),
+                        default=("provinstr", "mlflow"),
+                        help="provinstr alone (e.g. the server store at 10,000 runs): no ratios, no MLflow time")
     parser.add_argument("--work", type=Path, help="keep the stores in this folder (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     # a worker process (started by this script)
@@ -371,7 +382,8 @@ def main() -> None:
     result = {"machine": info, "command": " ".join(["python", *sys.argv]),
               "options": {"sizes": options.sizes, "server_sizes": options.server_sizes, "epochs": options.epochs,
                           "calls": options.calls, "api_calls": options.api_calls,
-                          "server_calls": options.server_calls, "server_timeout_s": options.server_timeout},
+                          "server_calls": options.server_calls, "server_timeout_s": options.server_timeout,
+                          "systems": list(options.systems)},
               "startup": startup(paths, env), "sizes": []}
     server = OxigraphServer(work / "server").start() if options.server_sizes else None
     try:

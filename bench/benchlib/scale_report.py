@@ -276,7 +276,9 @@ def check_lines(sizes: list[dict]) -> list[str]:
                 value = "not measured" if check.value is None else f"{check.value:,.0f} B"
                 lines.append(f"{check.verdict:4s}  {size['runs']:,} runs: {check.target}: {value} "
                              f"(target {check.limit})")
-        lines.append(f"{'MISS' if slower else 'PASS':4s}  {size['runs']:,} runs: faster than MLflow in "
+        compared = any(c.passed is not None for c in speed)
+        verdict = "MISS" if slower else "PASS" if compared else "n/a"
+        lines.append(f"{verdict:4s}  {size['runs']:,} runs: faster than MLflow in "
                      f"{sum(c.passed is True for c in speed)} of {len(speed)} figures")
         lines += [f"MISS    {c.target[len('faster than MLflow: '):]}: "
                   + ("provinstr failed" if c.value is None else f"provinstr / MLflow = {c.value:.2f}") for c in slower]
