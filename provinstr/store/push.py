@@ -29,6 +29,7 @@ DEFAULT_BULK_BYTES = 64 << 20  # per POST: fewer, larger loads cost the server l
 _NQUADS = "application/n-quads"
 # HTTP answers meaning "no Graph Store endpoint here" (or not for N-Quads): push by SPARQL Update instead.
 _NOT_HERE = (404, 405, 406, 415, 501)
+_STATUS_PREDICATE = b" " + sync.STATUS + b" "
 
 Progress = Callable[[int, int, int, int, int], None]
 
@@ -159,10 +160,10 @@ class _Bulk:
         return added
 
     def _add(self, chunk: bytes) -> None:
-        if sync.STATUS in chunk:  # the status lines replace the server's status: they go as SPARQL Update
+        if _STATUS_PREDICATE in chunk:  # status lines replace the server's status: they go as SPARQL Update
             lines = chunk.splitlines(keepends=True)
-            self.statuses += [line for line in lines if sync.STATUS in line]
-            chunk = b"".join(line for line in lines if sync.STATUS not in line)
+            self.statuses += [line for line in lines if _STATUS_PREDICATE in line]
+            chunk = b"".join(line for line in lines if _STATUS_PREDICATE not in line)
         self.data.append(chunk)
         self.size += len(chunk)
 
