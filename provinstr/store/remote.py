@@ -239,12 +239,20 @@ class RemoteStore:
     def run_ids(self) -> list[str]:
         return sorted(g[len(RUN_BASE):] for g in self.run_graphs() if g.startswith(RUN_BASE))
 
-    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None) -> QueryResult:
+    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None,
+              runs_by_graph: bool = False) -> QueryResult:
         """Answer SPARQL as a local store does: the default graph is the union of the run graphs (or `graphs`);
-        at most `most` rows kept (`more` says whether there were others)."""
-        every = self.run_graphs()
-        result = self.endpoint.select(sparql, default_graphs=graphs if graphs is not None else every,
-                                      named_graphs=every)
+        at most `most` rows kept (`more` says whether there were others).
+
+        `runs_by_graph`: the query reads only `GRAPH ?run { ?run a pi:Run … }`, which picks the run graphs
+        itself, so it is asked of the server's dataset as it is: naming 10,000 graphs in the request made
+        the listing query take 27 s on Oxigraph instead of 1.1 s."""
+        if runs_by_graph and graphs is None:
+            result = self.endpoint.select(sparql)
+        else:
+            every = self.run_graphs()
+            result = self.endpoint.select(sparql, default_graphs=graphs if graphs is not None else every,
+                                          named_graphs=every)
         if most is not None and len(result.terms or result.triples or []) > most:
             if result.triples is not None:
                 result.triples = result.triples[:most]
