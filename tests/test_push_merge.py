@@ -47,6 +47,28 @@ def test_push_sends_local_runs_and_pushing_twice_adds_nothing(sparql_server, tmp
     assert summaries[first.iri]["hyperparameters"] == {"learning_rate": 0.01}
 
 
+def test_queries_through_the_server_answer_as_the_local_store_with_other_data_beside_the_runs(
+        sparql_server, tmp_path, cli):
+    local = tmp_path / "machine-a"
+    runs = [record(local, f"{name}.py", epochs=3) for name in "abc"]
+    assert cli("push", "--to", sparql_server.url, "--store", str(local), cwd=tmp_path).returncode == 0
+    # another project's data on the same server, in a named graph and in the default graph
+    other = "<http://example.org/m> a pi:Metric ; pi:name 'loss' ; pi:epoch 1 ; prov:value 9.0 ."
+    provinstr.open_store(sparql_server.url).backend.endpoint.update(
+        "PREFIX pi: <https://w3id.org/provinstr#> PREFIX prov: <http://www.w3.org/ns/prov#> "
+        f"INSERT DATA {{ GRAPH <http://example.org/theirs> {{ {other} }} {other} }}")
+    server, here = provinstr.open_store(sparql_server.url), provinstr.open_store(local)
+    for sparql in (
+        "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",  # only GRAPH patterns: no graph list sent
+        "SELECT ?epoch ?loss WHERE { GRAPH ?run { ?m a pi:Metric ; pi:name 'loss' ; pi:epoch ?epoch ; "
+        "prov:value ?loss } } ORDER BY ?epoch ?loss",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",  # the default graph: the union of the runs, as locally
+    ):
+        assert sorted(server.query(sparql).rows) == sorted(here.query(sparql).rows), sparql
+    graphs = {row[0] for row in server.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows}
+    assert graphs == {run.iri for run in runs}  # neither the catalog graph nor theirs
+
+
 def test_push_of_named_runs_sends_only_those_and_later_only_the_rest(sparql_server, tmp_path, cli):
     local = tmp_path / "store"
     first, second = record(local, "a.py"), record(local, "b.py")

@@ -34,7 +34,7 @@ class _MemoryBackend:
         self.graphs = graphs
         self.index = ox.Store()
 
-    def query(self, sparql: str, graphs: list[str] | None = None, runs_by_graph: bool = False) -> QueryResult:
+    def query(self, sparql: str, graphs: list[str] | None = None) -> QueryResult:
         """As a local store answers: the default graph is the union of the runs copied (or of `graphs`)."""
         chosen = graphs if graphs is not None else self.graphs
         try:

@@ -275,7 +275,7 @@ class Store:
         """A SPARQL server store (no local catalog): the runs from one query over every run; their
         hyperparameters and metrics from two more, asked only when first wanted."""
         listing = _ServerListing(self)
-        for row in self.backend.query(_RUNS_QUERY, runs_by_graph=True).dicts():
+        for row in self.backend.query(_RUNS_QUERY).dicts():
             iri = row["run"]
             run_id = iri[len(RUN_BASE):] if iri.startswith(RUN_BASE) else iri
             status = row["status"] or "running"

@@ -451,10 +451,9 @@ class LocalStore:
         return done
 
     # -- reading -----------------------------------------------------------------------
-    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None,
-              runs_by_graph: bool = False) -> QueryResult:
+    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None) -> QueryResult:
         """Answer a SPARQL query; the default graph is the union of every run graph (or of `graphs`); at most
-        `most` rows are read (`more` says whether there were others). `runs_by_graph` matters to a server only."""
+        `most` rows are read (`more` says whether there were others)."""
         options: dict = {"use_default_graph_as_union": True}
         if graphs is not None:
             options = {"default_graph": [ox.NamedNode(g) for g in graphs]}

@@ -51,7 +51,7 @@ _SUBJECT_KINDS = {"iri", "var", "bnode", "pname"}
 
 
 @dataclass
-class _Token:
+class Token:
     kind: str
     text: str
     start: int
@@ -104,7 +104,7 @@ def reorder(sparql: str, select: Select) -> str:
     """`sparql` with each block of two or more triple patterns in the order the index's counts favour
     (asked through `select`), and a selective FILTER of a `GRAPH ?var` block also asked first in a subquery
     of its own; unchanged when it holds no such block or cannot be read."""
-    tokens = _tokens(sparql)
+    tokens = tokenize(sparql)
     if tokens is None:
         return sparql
     blocks = _blocks(tokens)
@@ -131,19 +131,19 @@ def reorder(sparql: str, select: Select) -> str:
 
 
 # -- reading -------------------------------------------------------------------------
-def _tokens(sparql: str) -> list[_Token] | None:
+def tokenize(sparql: str) -> list[Token] | None:
     tokens, at = [], 0
     while at < len(sparql):
         match = _TOKEN.match(sparql, at)
         if match is None:
             return None  # something this reader does not know: leave the query as written
         if match.lastgroup != "space":
-            tokens.append(_Token(match.lastgroup, match.group(), match.start(), match.end()))
+            tokens.append(Token(match.lastgroup, match.group(), match.start(), match.end()))
         at = match.end()
     return tokens
 
 
-def _query_form_start(tokens: list[_Token]) -> int:
+def _query_form_start(tokens: list[Token]) -> int:
     """Where the query proper starts: its prologue (BASE, PREFIX) comes before."""
     for token in tokens:
         if token.kind == "word" and token.text.upper() in _QUERY_FORMS:
@@ -151,7 +151,7 @@ def _query_form_start(tokens: list[_Token]) -> int:
     return 0
 
 
-def _blocks(tokens: list[_Token]) -> list[Block]:
+def _blocks(tokens: list[Token]) -> list[Block]:
     """Every unbroken run of two or more plain triple patterns in the query's groups (not in templates or VALUES)."""
     found: list[Block] = []
     # per open brace: its GRAPH term (inherited), whether skipped, and the brace's token index
@@ -161,10 +161,10 @@ def _blocks(tokens: list[_Token]) -> list[Block]:
         text = tokens[i].text
         if text == "{":
             graph, skipped, _ = groups[-1] if groups else (None, False, -1)
-            opener = _opener(tokens, i)
-            if opener is not None and opener[0] == "GRAPH":
-                graph = opener[1]
-            skipped = skipped or (opener is not None and opener[0] in ("VALUES", "SKIP"))
+            opened = opener(tokens, i)
+            if opened is not None and opened[0] == "GRAPH":
+                graph = opened[1]
+            skipped = skipped or (opened is not None and opened[0] in ("VALUES", "SKIP"))
             groups.append((graph, skipped, i))
             i += 1
             if not skipped:
@@ -186,7 +186,7 @@ _UNMOVABLE = {"EXISTS", "RAND", "UUID", "STRUUID", "BNODE"}
 _VARIABLE = re.compile(r"[?$](\w+)")
 
 
-def _filters(tokens: list[_Token], sparql: str) -> list[Filter]:
+def _filters(tokens: list[Token], sparql: str) -> list[Filter]:
     """Every `FILTER ( … )` (a parenthesised expression without a group inside) with its group."""
     found: list[Filter] = []
     braces: list[int] = []
@@ -211,7 +211,7 @@ def _filters(tokens: list[_Token], sparql: str) -> list[Filter]:
     return found
 
 
-def _closing_paren(tokens: list[_Token], opening: int) -> int | None:
+def _closing_paren(tokens: list[Token], opening: int) -> int | None:
     """The index of the `)` closing the `(` at `opening`; None when a group or the query's end comes first."""
     depth = 0
     for j in range(opening, len(tokens)):
@@ -227,7 +227,7 @@ def _closing_paren(tokens: list[_Token], opening: int) -> int | None:
     return None
 
 
-def _opener(tokens: list[_Token], brace: int) -> tuple[str, str | None] | None:
+def opener(tokens: list[Token], brace: int) -> tuple[str, str | None] | None:
     """What a `{` opens, from the tokens before it: ("GRAPH", term), ("VALUES" | "SKIP", None) or None."""
     if brace >= 2 and tokens[brace - 2].kind == "word" and tokens[brace - 2].text.upper() == "GRAPH":
         return "GRAPH", tokens[brace - 1].text
@@ -247,12 +247,12 @@ def _opener(tokens: list[_Token], brace: int) -> tuple[str, str | None] | None:
     return None
 
 
-def _starts_triples(tokens: list[_Token], i: int) -> bool:
+def _starts_triples(tokens: list[Token], i: int) -> bool:
     """Whether a triple pattern can start at i: a subject after `.` or a closed group or filter."""
     return tokens[i].kind in _SUBJECT_KINDS and i > 0 and tokens[i - 1].text in (".", "}", ")")
 
 
-def _read_group_triples(tokens: list[_Token], i: int, graph: str | None, found: list[Block],
+def _read_group_triples(tokens: list[Token], i: int, graph: str | None, found: list[Block],
                         group: int) -> int:
     """Read the run of triple patterns starting at i (if any) into `found`; returns where reading stopped."""
     patterns: list[Pattern] = []
@@ -276,11 +276,11 @@ def _read_group_triples(tokens: list[_Token], i: int, graph: str | None, found: 
     return max(at, i + 1) if patterns else i
 
 
-def _followed_by_term(tokens: list[_Token], at: int) -> bool:
+def _followed_by_term(tokens: list[Token], at: int) -> bool:
     return at < len(tokens) and tokens[at].kind in _TERM_KINDS
 
 
-def _past_unreadable(tokens: list[_Token], at: int) -> int:
+def _past_unreadable(tokens: list[Token], at: int) -> int:
     """Skip to the end of a statement this reader does not take apart (its `.`, or its group's end)."""
     depth = 0
     while at < len(tokens):
@@ -297,7 +297,7 @@ def _past_unreadable(tokens: list[_Token], at: int) -> int:
     return at
 
 
-def _read_triples(tokens: list[_Token], at: int) -> tuple[list[Pattern], int] | None:
+def _read_triples(tokens: list[Token], at: int) -> tuple[list[Pattern], int] | None:
     """One subject with its predicate-object list: its patterns and the index after them, or None."""
     subject = tokens[at].text
     at += 1
@@ -333,7 +333,7 @@ def _read_triples(tokens: list[_Token], at: int) -> tuple[list[Pattern], int] | 
         return patterns, at
 
 
-def _read_object(tokens: list[_Token], at: int) -> tuple[str, int] | None:
+def _read_object(tokens: list[Token], at: int) -> tuple[str, int] | None:
     if at >= len(tokens):
         return None
     token = tokens[at]
@@ -390,7 +390,7 @@ def _order(block: Block, prologue: str, select: Select) -> tuple[list[Pattern], 
     return ordered, sizes
 
 
-def _filtered_first(block: Block, blocks: list[Block], tokens: list[_Token], filters: list[Filter],
+def _filtered_first(block: Block, blocks: list[Block], tokens: list[Token], filters: list[Filter],
                     sizes: _GraphSizes, prologue: str, select: Select) -> tuple[Pattern, Filter, str] | None:
     """For a block that is all of a `GRAPH ?var { … }` group but its filters, where every pattern matches
     COUNT_CAP or more (no constant to start from): a FILTER on one pattern's variables that keeps at most half
@@ -402,7 +402,7 @@ def _filtered_first(block: Block, blocks: list[Block], tokens: list[_Token], fil
     read none that only the pattern bound, so the join of the two is the group (a triple pattern's matches
     in one graph are distinct: no row is doubled). (pattern, filter, the subquery's text) or None."""
     brace = block.group
-    if (_opener(tokens, brace) != ("GRAPH", block.graph) or not sizes.sample or min(sizes.totals) < COUNT_CAP
+    if (opener(tokens, brace) != ("GRAPH", block.graph) or not sizes.sample or min(sizes.totals) < COUNT_CAP
             or min(sizes.means) <= 0 or not _only_block_and_filters(block, blocks, tokens, filters)):
         return None
     smallest = min(sizes.means)
@@ -430,7 +430,7 @@ def _filtered_first(block: Block, blocks: list[Block], tokens: list[_Token], fil
                                 f"FILTER {candidate.expression} }} }} }}\n  ")
 
 
-def _only_block_and_filters(block: Block, blocks: list[Block], tokens: list[_Token],
+def _only_block_and_filters(block: Block, blocks: list[Block], tokens: list[Token],
                             filters: list[Filter]) -> bool:
     """Whether the block's group holds nothing but the block and FILTERs (no OPTIONAL, BIND, subgroup …)."""
     if any(other is not block and other.group == block.group for other in blocks):

@@ -29,6 +29,7 @@ from provinstr.errors import ProvinstrWarning, QuerySyntaxError, RemoteError, St
 from provinstr.store import sync
 from provinstr.store.local import LocalStore
 from provinstr.store.results import QueryResult, collect
+from provinstr.store.scoping import scoped
 from provinstr.vocab.terms import CATALOG_GRAPH, PI, PREFIXES, RUN_BASE
 
 QUERY_URL_ENV = "PROVINSTR_QUERY_URL"
@@ -239,16 +240,16 @@ class RemoteStore:
     def run_ids(self) -> list[str]:
         return sorted(g[len(RUN_BASE):] for g in self.run_graphs() if g.startswith(RUN_BASE))
 
-    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None,
-              runs_by_graph: bool = False) -> QueryResult:
+    def query(self, sparql: str, graphs: list[str] | None = None, most: int | None = None) -> QueryResult:
         """Answer SPARQL as a local store does: the default graph is the union of the run graphs (or `graphs`);
         at most `most` rows kept (`more` says whether there were others).
 
-        `runs_by_graph`: the query reads only `GRAPH ?run { ?run a pi:Run … }`, which picks the run graphs
-        itself, so it is asked of the server's dataset as it is: naming 10,000 graphs in the request made
-        the listing query take 27 s on Oxigraph instead of 1.1 s."""
-        if runs_by_graph and graphs is None:
-            result = self.endpoint.select(sparql)
+        A query that reads only `GRAPH ?var { … }` patterns is asked of the server's dataset as it is, each
+        ?var kept to the run graphs (store/scoping.py): naming 10,000 graphs in the request made the listing
+        query take 27 s on Oxigraph instead of 1.1 s."""
+        narrowed = scoped(sparql, RUN_BASE) if graphs is None else None
+        if narrowed is not None:
+            result = self.endpoint.select(narrowed)
         else:
             every = self.run_graphs()
             result = self.endpoint.select(sparql, default_graphs=graphs if graphs is not None else every,
