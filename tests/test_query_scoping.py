@@ -34,6 +34,9 @@ SCOPED = [
     """CONSTRUCT { ?m pi:epoch ?e } WHERE { GRAPH ?run { ?m pi:epoch ?e ; pi:name "mae" FILTER(?e > 7) } }""",
     f"""SELECT ?name ?v WHERE {{ GRAPH <{RUNS[1]}> {{ ?k pi:name ?name ; prov:value ?v }} }}""",
     """SELECT ?run ?n WHERE { GRAPH ?run { ?m pi:name ?n } } VALUES ?n { "K" "L" }""",
+    # a subquery's projection and modifiers are not triple patterns
+    """SELECT * WHERE { { SELECT (COUNT(*) AS ?n) ?g WHERE { GRAPH ?g { ?m pi:epoch ?e } } GROUP BY ?g
+       ORDER BY DESC(?n) ?g LIMIT 3 } }""",
 ]
 UNSCOPED = {
     "a pattern outside GRAPH": """SELECT ?m WHERE { ?m pi:epoch 3 . GRAPH ?g { ?m pi:name "loss" } }""",
@@ -46,6 +49,13 @@ UNSCOPED = {
     "CONSTRUCT WHERE": """CONSTRUCT WHERE { ?m pi:epoch 3 }""",
     "SERVICE": """SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } GRAPH ?g { ?s ?p ?o } }""",
     "unbalanced": """SELECT * WHERE { GRAPH ?g { ?s ?p ?o }""",
+    "a blank node after a FILTER": """SELECT ?v WHERE { FILTER(true) [ pi:name "K" ; prov:value ?v ] }""",
+    "a quoted triple": """SELECT ?n WHERE { << ?s pi:name ?o >> pi:note ?n }""",
+    "the catalog graph by name": f"""SELECT ?s WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?s a pi:Run }} }}""",
+    "a graph by prefixed name": """PREFIX ex: <http://example.org/> SELECT ?s WHERE { GRAPH ex:theirs { ?s ?p ?o } }""",
+    "a GRAPH inside a GRAPH": """SELECT ?a ?b WHERE { GRAPH ?a { GRAPH ?b { ?r a pi:Run } } }""",
+    "a triple in an EXISTS of a projection": """SELECT * WHERE { { SELECT (EXISTS { ?s pi:epoch 1 } AS ?e)
+       WHERE { GRAPH ?g { ?s ?p ?o } } } }""",
 }
 
 
