@@ -433,3 +433,25 @@ def test_a_read_only_catalog_of_an_older_version_or_behind_its_logs_still_lists_
     write_run(store_dir, name="c.py", epochs=2)  # a new log the read-only catalog has not seen
     monkeypatch.setattr(catalog.sqlite3, "connect", read_only)
     assert [name for name, *_ in listing()] == ["a.py", "b.py", "c.py"]
+
+
+def test_a_group_listing_reads_only_that_sweep_and_follows_a_live_run_of_it(store_dir, monkeypatch):
+    monkeypatch.setenv(GROUP_ENV, "sweep-x")
+    finished, run = write_run(store_dir, name="done.py", epochs=2), start_running_run(store_dir, name="growing.py")
+    monkeypatch.setenv(GROUP_ENV, "sweep-y")
+    other = write_run(store_dir, name="other.py", epochs=2)
+    monkeypatch.delenv(GROUP_ENV)
+    alone = write_run(store_dir, name="alone.py", epochs=2)
+    store = provinstr.open_store(store_dir)
+    _settle(store_dir / "runs", 60)
+    assert ids_of(store.runs(group="sweep-x")) == [finished, run.id]
+    assert ids_of(store.runs(group="sweep-y")) == [other] and store.runs(group="nobody") == []
+    assert ids_of(store.runs()) == [finished, run.id, other, alone]
+    training = Activity(run, "Training", label="fit", iri=f"{run.iri}/training/1")
+    training.metric("loss", 0.125, epoch=2)
+    run.flush()  # the folder's names unchanged: only the live log is read again
+    assert [(r.name, r.status, r.final["loss"]) for r in store.runs(group="sweep-x", status="running")] == [
+        ("growing.py", "running", 0.125)]
+    run.end()
+    assert [(r.name, r.status) for r in store.runs(group="sweep-x")] == [("done.py", "completed"),
+                                                                          ("growing.py", "completed")]

@@ -234,8 +234,8 @@ class Store:
         names keys (`"val_loss"`, `"-val_loss"` descending, `"K,-val_loss"`): ties keep the oldest first,
         runs lacking a key go last; `limit` keeps the first N. A malformed `where` raises WhereError.
         """
-        infos = self._all_runs()
-        if where is None and sort is None and limit is None and group is None and status is None:
+        infos = self._all_runs(group)
+        if where is None and sort is None and limit is None and status is None:
             return infos
         from provinstr.analysis.selection import select
 
@@ -255,12 +255,12 @@ class Store:
         frame = pd.DataFrame([run_record(info, infos) for info in infos])
         return frame.set_index("id") if len(frame) else frame
 
-    def _all_runs(self) -> list[RunInfo]:
+    def _all_runs(self, group: str | None = None) -> list[RunInfo]:
+        """Every run (only those of `group` when given: a local catalog picks them, a server's are kept here)."""
         if isinstance(self.backend, LocalStore):
-            infos = [self._info(entry) for entry in RunCatalog(self.backend.path).entries()]
-        else:
-            infos = self._queried_runs()
-        return self._with_spooled(infos)
+            return [self._info(entry) for entry in RunCatalog(self.backend.path).entries(group)]
+        infos = self._with_spooled(self._queried_runs())
+        return infos if group is None else [info for info in infos if info.group == group]
 
     def _info(self, entry: CatalogEntry) -> RunInfo:
         """A catalog entry as a RunInfo: its status, a running run whose process is gone 'interrupted'."""

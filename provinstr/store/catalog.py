@@ -101,9 +101,10 @@ class RunCatalog:
         self.path = Path(store_path) / CATALOG_FILE
         self.runs_dir = Path(store_path) / "runs"
 
-    def entries(self) -> list[CatalogEntry]:
-        """Every run with a started pi:Run in its log, oldest first, brought up to date with the logs."""
-        found = [_entry(*row) for row in self._current_rows() if row[2] is not None]
+    def entries(self, group: str | None = None) -> list[CatalogEntry]:
+        """Every run with a started pi:Run in its log (only those of `group` when given), oldest first,
+        brought up to date with the logs."""
+        found = [_entry(*row) for row in self._current_rows(group) if row[2] is not None]
         found.sort(key=lambda e: (e.started, e.id))
         return found
 
@@ -111,17 +112,17 @@ class RunCatalog:
         """Bring the catalog up to date with the logs (the background indexer's first step)."""
         self._current_rows()
 
-    def _current_rows(self) -> list[tuple]:
+    def _current_rows(self, group: str | None = None) -> list[tuple]:
         try:
-            return self._refresh()
+            return self._refresh(group=group)
         except sqlite3.DatabaseError as error:
             if _busy(error):  # another process is updating it: not damage, so never deleted
                 raise StoreError(f"the run catalog {self.path} stayed locked by another provinstr process "
                                  f"({error}); try again in a moment") from error
             if _read_only(error):  # one this process may not update (a read-only store): derived in memory
-                return self._refresh(in_memory=True)
+                return self._refresh(in_memory=True, group=group)
             self._remove()  # truncated or not a database: the logs are the truth
-            return self._refresh()
+            return self._refresh(group=group)
 
     def rebuild(self) -> int:
         """Delete the catalog and derive it again from every log; returns the number of runs."""
@@ -129,13 +130,16 @@ class RunCatalog:
         return len(self.entries())
 
     # -- keeping it current ------------------------------------------------------------
-    def _refresh(self, in_memory: bool = False) -> list[tuple]:
+    def _refresh(self, in_memory: bool = False, group: str | None = None) -> list[tuple]:
         with self._connect(in_memory) as db:
             folder, saved = logs.folder_key(self.runs_dir), _saved_key(db)
-            known = {row[0]: row[1:] for row in db.execute("SELECT id, log, size, mtime_ns FROM runs")}
-            files = self._plain_logs(known) if folder is not None and folder == saved else None
+            files = None
+            if folder is not None and folder == saved:  # only the plain (live) logs can have grown
+                known = _known(db, f"WHERE log NOT LIKE '%{logs.COMPRESSED}'")
+                files = self._plain_logs(known)
             whole = files is None
             if whole:  # a log added, compressed or removed since the last scan: list the folder
+                known = _known(db)
                 files = logs.log_stats(self.runs_dir)
             stale = [run_id for run_id, (path, stat) in files.items()
                      if known.get(run_id) != (path.name, stat.st_size, stat.st_mtime_ns)]
@@ -161,7 +165,10 @@ class RunCatalog:
                     with contextlib.suppress(sqlite3.OperationalError):
                         _save_key(db, folder)
                 db.execute("COMMIT")
-            return list(db.execute(f"SELECT id, {', '.join(_FACT_COLUMNS)}, hyperparameters, metrics FROM runs"))
+            rows = f"SELECT id, {', '.join(_FACT_COLUMNS)}, hyperparameters, metrics FROM runs"
+            if group is not None:  # a sweep's runs without decoding the others' rows
+                return list(db.execute(rows + " WHERE grp = ?", (group,)))
+            return list(db.execute(rows))
 
     def _plain_logs(self, known: dict[str, tuple]) -> dict[str, tuple[Path, os.stat_result]] | None:
         """With the folder's names unchanged since the last scan, only the plain logs can have grown: their
@@ -329,6 +336,11 @@ class RunSummary:
             current["min"] = low if current["min"] is None else (current["min"] if low is None else min(current["min"], low))
             current["max"] = high if current["max"] is None else (current["max"] if high is None else max(current["max"], high))
         return {**self.facts, "hyperparameters": hyper, "metrics": metrics}
+
+
+def _known(db: sqlite3.Connection, where: str = "") -> dict[str, tuple]:
+    """Run id -> (log name, size, mtime_ns) as last catalogued."""
+    return {row[0]: row[1:] for row in db.execute(f"SELECT id, log, size, mtime_ns FROM runs {where}")}
 
 
 def _saved_key(db: sqlite3.Connection) -> str | None:
